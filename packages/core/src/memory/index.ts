@@ -1,0 +1,2 @@
+// The core-runtime helper fills this: memoryHotStore, memoryStore, memoryQueue.
+export {};

@@ -1,0 +1,207 @@
+import type {
+  AnonEvent,
+  BotsReport,
+  CampaignRow,
+  ConversionsReport,
+  DailyAggregate,
+  DevicesReport,
+  EventBatch,
+  FunnelStepRow,
+  HotSession,
+  JourneyRow,
+  Millis,
+  PageView,
+  PurgeResult,
+  ReferrerRow,
+  ReportQuery,
+  Session,
+  SessionsReport,
+  TopPageRow,
+} from './types.js';
+
+// ---------------------------------------------------------------- hot store
+
+/** The rules a hot store applies atomically; they come from the tracker's config. */
+export interface SessionRules {
+  /** @default 1_800_000 (30 min) */
+  sessionTimeoutMs: number;
+  /** Session summary written on the 1st view and every Nth. @default 5 */
+  persistEvery: number;
+  /** More page views than this per visitor per minute flags the view as a bot. @default 60 */
+  botMaxViewsPerMinute: number;
+  /** Window for active visitors. @default 300_000 (5 min) */
+  realtimeWindowMs: number;
+}
+
+/** A page view before the hot store has placed it in a session. */
+export type ViewDraft = Omit<PageView, 'sessionId' | 'seq' | 'visitorKey'>;
+
+export interface RecordInput {
+  visitorKey: string;
+  /** The key under yesterday's salt, given only shortly after a rotation so a session can continue. */
+  previousVisitorKey: string | null;
+  view: ViewDraft;
+  /** Used only if this view starts a session. */
+  newSessionId: string;
+  /** Real-time scopes this view counts in (`page:/posts/:id`, `community:x`); overall is always counted. */
+  scopes: string[];
+}
+
+/** What the previous view of the session learned from this one. */
+export interface PreviousView {
+  id: string;
+  at: Millis;
+  day: string;
+  path: string;
+  isBot: boolean;
+  /** This view's time − previous view's time, capped at the timeout. */
+  timeOnPageMs: number;
+}
+
+/** Output of the `sessionize` reducer, and of `HotStore.recordPageView` (which applies it atomically). */
+export interface SessionStep {
+  /** The session after this view. */
+  session: HotSession;
+  isNew: boolean;
+  /** The visitor's previous session, ended because the gap exceeded the timeout: finalize it now. */
+  ended: HotSession | null;
+  previousView: PreviousView | null;
+  /** Write the session summary now (first view, every Nth). */
+  persist: boolean;
+  /** This view's position in the session (1-based) and its bot verdict after the rate check. */
+  seq: number;
+  isBot: boolean;
+  /** Page views from this visitor in the current minute, this one included. */
+  viewsThisMinute: number;
+}
+
+export interface SaltPair {
+  /** Index of the 24 h period (floor(now / 86_400_000)). */
+  period: number;
+  current: string;
+  /** Yesterday's salt, while it still exists (gone 48 h after its period began). */
+  previous: string | null;
+}
+
+export interface EngageResult {
+  sessionId: string;
+  day: string;
+  at: Millis;
+  path: string;
+  isBot: boolean;
+}
+
+/**
+ * Hot session state: one atomic operation per page view. Implementations: `memoryHotStore` (core),
+ * `redisHotStore` (@anon/redis). Every implementation passes `hotStoreContract` from @anon/testing.
+ */
+export interface HotStore {
+  /** The shared salt for `now`'s 24 h period, created once for all instances. */
+  salt(now: Millis): Promise<SaltPair>;
+  /** Continue or start the visitor's session with this view, atomically. */
+  recordPageView(input: RecordInput, rules: SessionRules): Promise<SessionStep>;
+  /** Record the beacon's engaged time if `viewId` is still the session's last view; null otherwise. */
+  engage(visitorKey: string, viewId: string, engagedMs: number | null, now: Millis): Promise<EngageResult | null>;
+  /** Attach a user id to the visitor's live session; returns it, or null if there is none. */
+  identify(visitorKey: string, userId: string, now: Millis): Promise<HotSession | null>;
+  /** Distinct visitors seen in the last `windowMs`, overall or in one scope. */
+  activeVisitors(now: Millis, windowMs: number, scope?: string): Promise<number>;
+  /**
+   * Claim up to `limit` sessions idle past the timeout. A claimed session is returned to no other caller
+   * until `leaseMs` has passed without `complete`.
+   */
+  claimExpired(now: Millis, rules: SessionRules, limit: number, leaseMs: number): Promise<HotSession[]>;
+  /** Forget sessions whose finalization has been enqueued. */
+  complete(sessionIds: string[]): Promise<void>;
+  close?(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- store
+
+export interface WriteResult {
+  /** False when the batch id was already applied (nothing changed). */
+  applied: boolean;
+  /** Events that changed something (new page views, metrics, conversions; session merges). */
+  written: number;
+}
+
+/**
+ * The store of record. `write` is idempotent by batch id and by event id: replaying a batch, or an event in
+ * another batch, leaves every row and aggregate unchanged. Implementations: `memoryStore` (core),
+ * `postgresStore`, `mongoStore`. Every implementation passes `storeContract` from @anon/testing.
+ */
+export interface Store {
+  /** Write page views, metrics, session summaries and conversions. Never receives `identify` events. */
+  write(batch: EventBatch): Promise<WriteResult>;
+  /** Sessions of these visitor keys started in [since, until], for conversion matching. */
+  visitorSessions(visitorKeys: string[], since: Millis, until: Millis): Promise<Session[]>;
+  /** Delete anonymous sessions (no user id, not converted) and their page views and metrics started before `before`. */
+  purge(before: Millis): Promise<PurgeResult>;
+
+  topPages(q: ReportQuery): Promise<TopPageRow[]>;
+  sessions(q: ReportQuery): Promise<SessionsReport>;
+  conversions(q: ReportQuery): Promise<ConversionsReport>;
+  funnel(q: ReportQuery, steps: string[]): Promise<FunnelStepRow[]>;
+  journeys(q: ReportQuery & { maxSteps?: number }): Promise<JourneyRow[]>;
+  referrers(q: ReportQuery): Promise<ReferrerRow[]>;
+  campaigns(q: ReportQuery): Promise<CampaignRow[]>;
+  devices(q: ReportQuery): Promise<DevicesReport>;
+  bots(q: ReportQuery): Promise<BotsReport>;
+  /** Raw daily aggregate rows (bots in `botViews` only), for recomputation checks and exports. */
+  aggregates(q: ReportQuery): Promise<DailyAggregate[]>;
+  close?(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- queue
+
+export type BatchHandler = (batch: EventBatch) => Promise<void>;
+
+export interface Consumer {
+  /** Stop taking batches; resolves once the batch in hand is done. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Carries events from the request path to the store. Bounded, batched, acknowledged only after the handler
+ * resolves; a failed batch is retried, never dropped. Implementations: `memoryQueue` (core),
+ * `redisStreamQueue` (@anon/redis). Every implementation passes `queueContract` from @anon/testing.
+ */
+export interface Queue {
+  /** Never blocks the caller on I/O; a full queue drops and counts, it does not throw. */
+  enqueue(events: AnonEvent[]): void;
+  consume(handler: BatchHandler): Consumer;
+  /** Events enqueued but not yet acknowledged (as far as this instance knows). */
+  depth(): number;
+  /** Events dropped because the queue was full or its backend was down. */
+  dropped(): number;
+  /** Resolves when everything this instance enqueued has been handed to the backend (and, in memory, handled). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- small ports
+
+export interface Clock {
+  now(): Millis;
+}
+
+export interface Ids {
+  /** A UUIDv7 (time-ordered). */
+  next(now: Millis): string;
+}
+
+/** HMAC-SHA-256 of `message` under `key`, hex-encoded. */
+export interface Hasher {
+  hmac(key: string, message: string): Promise<string>;
+}
+
+export interface Logger {
+  debug?(msg: string, data?: Record<string, unknown>): void;
+  warn(msg: string, data?: Record<string, unknown>): void;
+  error(msg: string, data?: Record<string, unknown>): void;
+}
+
+export interface GeoResolver {
+  /** Resolve before the IP is dropped; must not block for I/O (use a local database). */
+  lookup(ip: string): { country: string | null; city: string | null } | null;
+}

@@ -1,0 +1,302 @@
+/** Milliseconds since the Unix epoch. Every time in anon is one of these; days are `YYYY-MM-DD` strings. */
+export type Millis = number;
+
+/** A calendar day, `YYYY-MM-DD`, in the tracker's configured time zone (UTC by default). */
+export type Day = string;
+
+/** A header bag as Node gives it (lower-cased names) or a Fetch `Headers`-like object. */
+export type HeaderSource =
+  | Record<string, string | string[] | undefined>
+  | { get(name: string): string | null | undefined };
+
+/**
+ * What a framework binding knows about one request once its response is done. Bindings only fill this in;
+ * every decision (does it count, what path, which visitor) is core's.
+ */
+export interface RequestInfo {
+  /** HTTP method, any case. */
+  method: string;
+  /** Path and query as received (`/posts/42?utm_source=x`); an absolute URL is accepted too. */
+  url: string;
+  headers: HeaderSource;
+  /** Client IP as the framework resolved it under its own trust-proxy setting. */
+  ip?: string | null;
+  /** Response status code. */
+  status: number;
+  /** Matched route pattern (`/posts/:id`), preferred over the raw path as the aggregation key. */
+  route?: string | null;
+  /** The authenticated user's id, if any. */
+  userId?: string | null;
+  /** A real-time scope the app names (e.g. `community:montreal`). */
+  scope?: string | null;
+  /** A page type the app names (`post`, `profile`, …). */
+  pageType?: string | null;
+  /** A view id allocated at request start (so a page can embed it for the beacon). */
+  viewId?: string | null;
+}
+
+export type DeviceType = 'mobile' | 'tablet' | 'desktop';
+
+export type BotReason = 'user-agent' | 'empty-user-agent' | 'headless' | 'rate';
+
+export interface BotVerdict {
+  isBot: boolean;
+  reasons: BotReason[];
+}
+
+/** Traffic source fields, flattened so every store maps them 1:1 to columns. */
+export interface SourceFields {
+  /** Referrer URL (origin + path, no query), or null when direct or same-site. */
+  referrer: string | null;
+  /** Referrer host, lower-cased (`news.ycombinator.com`), or null. */
+  referrerHost: string | null;
+  utmSource: string | null;
+  utmMedium: string | null;
+  utmCampaign: string | null;
+  utmTerm: string | null;
+  utmContent: string | null;
+}
+
+export interface DeviceFields {
+  device: DeviceType;
+  browser: string | null;
+  os: string | null;
+  country: string | null;
+  city: string | null;
+}
+
+/** One stored page view. Its id is a UUIDv7; a replayed write of the same id changes nothing. */
+export interface PageView extends SourceFields, DeviceFields {
+  id: string;
+  /** Null for aggregate-only views (DNT / Sec-GPC): no session, no visitor. */
+  sessionId: string | null;
+  visitorKey: string | null;
+  userId: string | null;
+  authenticated: boolean;
+  at: Millis;
+  day: Day;
+  /** Aggregation key: the route pattern when known, else the normalized path. At most 500 characters. */
+  path: string;
+  /** Normalized path with allowlisted query. At most 500 characters. */
+  url: string;
+  pageType: string | null;
+  scope: string | null;
+  /** Stored IP after the configured IP mode; null by default (`drop`). */
+  ip: string | null;
+  isBot: boolean;
+  botReasons: BotReason[];
+  /** 1-based position in its session; 0 for aggregate-only views. */
+  seq: number;
+}
+
+/** Engagement measured after a view was written: keyed by (viewId, metric), first write wins. */
+export type MetricName = 'time_on_page' | 'scroll_depth' | 'interactions';
+
+export interface PageMetric {
+  viewId: string;
+  metric: MetricName;
+  /** Milliseconds for time on page, percent 0–100 for scroll depth, a count for interactions. */
+  value: number;
+  sessionId: string | null;
+  /** The view's day, time and path, so the metric aggregates without the view row. */
+  day: Day;
+  at: Millis;
+  path: string;
+  isBot: boolean;
+}
+
+/** Live session state in the hot store. Every field is a scalar so adapters can keep it as a hash. */
+export interface HotSession extends SourceFields, DeviceFields {
+  id: string;
+  visitorKey: string;
+  userId: string | null;
+  startedAt: Millis;
+  /** Day of the first view: the session's day in reports. */
+  startDay: Day;
+  lastSeenAt: Millis;
+  pageViews: number;
+  landingPath: string;
+  exitPath: string;
+  lastViewId: string;
+  lastViewDay: Day;
+  lastViewIsBot: boolean;
+  /** Engaged time the beacon reported for the last view, if any. */
+  lastEngagedMs: number | null;
+  isBot: boolean;
+}
+
+/** A stored session summary. Merged monotonically, so repeated or out-of-order writes converge. */
+export interface Session extends SourceFields, DeviceFields {
+  id: string;
+  visitorKey: string;
+  userId: string | null;
+  startedAt: Millis;
+  /** Day of the first view: the session's day in reports. */
+  day: Day;
+  lastSeenAt: Millis;
+  /** Set on finalization: the last page view's time. */
+  endedAt: Millis | null;
+  durationMs: number;
+  pageViews: number;
+  landingPath: string;
+  exitPath: string;
+  isBot: boolean;
+  convertedUserId: string | null;
+  convertedAt: Millis | null;
+}
+
+export interface Touch extends SourceFields {
+  sessionId: string;
+  landingPath: string;
+  startedAt: Millis;
+}
+
+/** An anonymous visitor who signed up, with what brought them. One per user (id `signup:<userId>`). */
+export interface Conversion {
+  id: string;
+  userId: string;
+  kind: 'signup';
+  at: Millis;
+  day: Day;
+  sessionIds: string[];
+  firstTouch: Touch | null;
+  lastTouch: Touch | null;
+  pagesBefore: number;
+  msBefore: number | null;
+}
+
+/** Daily per-path aggregate; sums and counts so averages compose across days. */
+export interface DailyAggregate {
+  day: Day;
+  path: string;
+  views: number;
+  authenticatedViews: number;
+  anonymousViews: number;
+  uniqueVisitors: number;
+  timeOnPageSumMs: number;
+  timeOnPageCount: number;
+  scrollDepthSum: number;
+  scrollDepthCount: number;
+  interactions: number;
+  mobileViews: number;
+  desktopViews: number;
+  tabletViews: number;
+  botViews: number;
+}
+
+/** What an app reports when a visitor signs up or logs in. */
+export type IdentifyKind = 'signup' | 'login';
+
+export interface IdentifyRequest {
+  userId: string;
+  kind: IdentifyKind;
+  at: Millis;
+  day: Day;
+  /** The visitor's keys under the current and (if still live) previous salt. */
+  visitorKeys: string[];
+  /** Sessions started at or after this time are linked (at − conversion window). */
+  since: Millis;
+  /** The live session at identify time, if any (exact page count even between persists). */
+  live: Session | null;
+}
+
+/** Events the engine emits; the queue carries them and the store writes them. */
+export type AnonEvent =
+  | { type: 'pageview'; id: string; view: PageView }
+  | { type: 'metric'; id: string; metric: PageMetric }
+  | { type: 'session'; id: string; session: Session }
+  | { type: 'identify'; id: string; identify: IdentifyRequest }
+  | { type: 'conversion'; id: string; conversion: Conversion };
+
+export interface EventBatch {
+  id: string;
+  events: AnonEvent[];
+}
+
+// ---------------------------------------------------------------- reports
+
+/** Days are inclusive. Bots are excluded unless `includeBots`. */
+export interface ReportQuery {
+  from: Day;
+  to: Day;
+  /** Exact path, or a pattern with `*` wildcards (`/posts/*`). */
+  path?: string;
+  includeBots?: boolean;
+  limit?: number;
+}
+
+export interface TopPageRow {
+  path: string;
+  views: number;
+  /** Sum of daily unique visitors: visitor keys are not linkable across days, by design. */
+  uniqueVisitors: number;
+  authenticatedViews: number;
+  anonymousViews: number;
+  avgTimeOnPageMs: number | null;
+  avgScrollDepth: number | null;
+}
+
+export interface SessionsReport {
+  sessions: number;
+  authenticatedSessions: number;
+  anonymousSessions: number;
+  pageViews: number;
+  bounces: number;
+  /** Null when there are no sessions. */
+  avgDurationMs: number | null;
+  pagesPerSession: number | null;
+  bounceRate: number | null;
+}
+
+export interface ConversionsReport {
+  signups: number;
+  /** Sessions that began anonymous: no user id, or a user id obtained by converting. */
+  visitorSessions: number;
+  convertedSessions: number;
+  /** convertedSessions / visitorSessions, null when there are none. */
+  conversionRate: number | null;
+  conversions: Conversion[];
+  byLandingPage: { path: string; conversions: number }[];
+  byReferrer: { referrerHost: string | null; conversions: number }[];
+}
+
+export interface FunnelStepRow {
+  step: string;
+  sessions: number;
+}
+
+export interface JourneyRow {
+  /** Landing page first, consecutive repeats collapsed, `(signup)` last when the session converted. */
+  steps: string[];
+  sessions: number;
+}
+
+export interface ReferrerRow {
+  referrerHost: string | null;
+  sessions: number;
+}
+
+export interface CampaignRow {
+  utmSource: string | null;
+  utmMedium: string | null;
+  utmCampaign: string | null;
+  sessions: number;
+}
+
+export interface DevicesReport {
+  devices: { device: DeviceType; sessions: number }[];
+  browsers: { browser: string | null; sessions: number }[];
+  os: { os: string | null; sessions: number }[];
+}
+
+export interface BotsReport {
+  views: number;
+  sessions: number;
+  topPaths: { path: string; views: number }[];
+}
+
+export interface PurgeResult {
+  sessions: number;
+  pageViews: number;
+  metrics: number;
+}
