@@ -1,1 +1,13 @@
-export {};
+export * from './binding-contract.js';
+export * from './expect-reports.js';
+export * from './fixtures.js';
+export * from './generate-traffic.js';
+export * from './harness.js';
+export * from './hot-store-contract.js';
+export * from './merge-session.js';
+export * from './queue-contract.js';
+export * from './random.js';
+export * from './store-contract.js';
+export * from './traffic-catalog.js';
+export * from './traffic-truth.js';
+export * from './wait-for.js';

@@ -1,0 +1,47 @@
+import type { DailyAggregate, HotStore, Queue, Session, Store } from '@anon/core';
+
+/** Raw reads of the database that bypass the store's own code, so the suite checks what was really stored. */
+export interface StoreProbe {
+  /** Every stored page view id. */
+  pageViewIds(): Promise<string[]>;
+  /** `${viewId}:${metric}` of every stored metric. */
+  metricIds(): Promise<string[]>;
+  /** The stored session row, mapped to the `Session` type; null when there is none. */
+  session(id: string): Promise<Session | null>;
+  /** Every aggregate row, sorted by day then path. */
+  aggregates(): Promise<DailyAggregate[]>;
+  /** Every stored conversion id. */
+  conversionIds(): Promise<string[]>;
+}
+
+/** A fresh, empty store with its probe; `cleanup` drops whatever the test wrote. */
+export interface StoreHarness {
+  store: Store;
+  probe: StoreProbe;
+  cleanup(): Promise<void>;
+}
+
+/** Raw reads of a hot store's backend. */
+export interface HotStoreProbe {
+  /** Sessions currently held (live or claimed, not completed). */
+  sessionCount(): Promise<number>;
+  /** Keys or entries the backend holds that have NO expiry (must end up empty); memory returns []. */
+  keysWithoutExpiry(): Promise<string[]>;
+}
+
+/** A fresh hot store, a way to open a second instance on the same backend, and a probe. */
+export interface HotStoreHarness {
+  hot: HotStore;
+  /** Another HotStore on the SAME backend, as a second app instance would have. */
+  peer(): Promise<HotStore>;
+  probe: HotStoreProbe;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh queue and a way to open a second instance (another app instance or worker) on the same backend. */
+export interface QueueHarness {
+  queue: Queue;
+  /** Another Queue on the SAME backend (another instance / worker). */
+  peer(): Promise<Queue>;
+  cleanup(): Promise<void>;
+}

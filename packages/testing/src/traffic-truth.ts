@@ -1,0 +1,499 @@
+import type {
+  BotsReport,
+  CampaignRow,
+  Conversion,
+  ConversionsReport,
+  DailyAggregate,
+  DevicesReport,
+  DeviceType,
+  FunnelStepRow,
+  JourneyRow,
+  PageMetric,
+  PageView,
+  ReferrerRow,
+  ReportQuery,
+  Session,
+  SessionsReport,
+  TopPageRow,
+} from '@anon/core';
+
+// Ground truth for every report, by brute force over the stored rows. Deliberately plain loops with no
+// shared code with any store (not even core's `matchPath` or `recomputeAggregates`), so a bug in one
+// cannot hide the same bug in the other.
+
+/** What a store holds after a workload: every page view, metric, session and conversion, deduplicated. */
+export interface TruthData {
+  views: PageView[];
+  metrics: PageMetric[];
+  sessions: Session[];
+  conversions: Conversion[];
+}
+
+/** Extra arguments of the reports that take them. */
+export interface ReportExtras {
+  /** Funnel steps. @default ['/', '/pricing', '/signup'] */
+  funnelSteps?: string[];
+  /** Journey length. @default 5 */
+  maxSteps?: number;
+}
+
+/** Every report at once, as `readReports` reads them from a store and `TrafficTruth.reports` computes them. */
+export interface ReportSet {
+  topPages: TopPageRow[];
+  sessions: SessionsReport;
+  conversions: ConversionsReport;
+  funnel: FunnelStepRow[];
+  journeys: JourneyRow[];
+  referrers: ReferrerRow[];
+  campaigns: CampaignRow[];
+  devices: DevicesReport;
+  bots: BotsReport;
+  aggregates: DailyAggregate[];
+}
+
+/** The expected result of every `Store` report for any query, computed from the rows themselves. */
+export interface TrafficTruth {
+  readonly data: TruthData;
+  topPages(q: ReportQuery): TopPageRow[];
+  sessions(q: ReportQuery): SessionsReport;
+  /** `path` and `includeBots` do not apply to conversions; the contract suite never passes them here. */
+  conversions(q: ReportQuery): ConversionsReport;
+  funnel(q: ReportQuery, steps: string[]): FunnelStepRow[];
+  journeys(q: ReportQuery & { maxSteps?: number }): JourneyRow[];
+  referrers(q: ReportQuery): ReferrerRow[];
+  campaigns(q: ReportQuery): CampaignRow[];
+  devices(q: ReportQuery): DevicesReport;
+  bots(q: ReportQuery): BotsReport;
+  aggregates(q: ReportQuery): DailyAggregate[];
+  reports(q: ReportQuery, extras?: ReportExtras): ReportSet;
+}
+
+/** The funnel the generated traffic walks: home, pricing, sign-up. */
+export const DEFAULT_FUNNEL = ['/', '/pricing', '/signup'];
+
+/** Code-point order, null first: the tie order of every report. */
+export function compareKeys(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  const ca = Array.from(a);
+  const cb = Array.from(b);
+  const n = Math.min(ca.length, cb.length);
+  for (let i = 0; i < n; i++) {
+    const x = (ca[i] as string).codePointAt(0) as number;
+    const y = (cb[i] as string).codePointAt(0) as number;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return ca.length - cb.length;
+}
+
+/** `*` is any run of characters (`/` included); anything else, `%`, `_`, `.`, `$` included, is literal. */
+export function pathMatchesPattern(pattern: string, path: string): boolean {
+  if (!pattern.includes('*')) return pattern === path;
+  const parts = pattern.split('*');
+  const first = parts[0] as string;
+  const last = parts[parts.length - 1] as string;
+  if (!path.startsWith(first)) return false;
+  if (path.length - first.length < last.length || !path.endsWith(last)) return false;
+  let at = first.length;
+  const end = path.length - last.length;
+  for (let i = 1; i < parts.length - 1; i++) {
+    const part = parts[i] as string;
+    const found = path.indexOf(part, at);
+    if (found < 0 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
+}
+
+function inRange(day: string, q: ReportQuery): boolean {
+  return day >= q.from && day <= q.to;
+}
+
+function pathOk(path: string, q: ReportQuery): boolean {
+  return q.path === undefined || pathMatchesPattern(q.path, path);
+}
+
+function limitOf(q: ReportQuery): number {
+  return q.limit ?? 100;
+}
+
+function countDesc<K extends string | null>(counts: Map<K, number>): { key: K; count: number }[] {
+  const rows: { key: K; count: number }[] = [];
+  for (const [key, count] of counts) rows.push({ key, count });
+  rows.sort((a, b) => b.count - a.count || compareKeys(a.key, b.key));
+  return rows;
+}
+
+function bump<K>(map: Map<K, number>, key: K): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+/** Build the truth over a store's final contents. */
+export function computeTruth(data: TruthData): TrafficTruth {
+  const viewsBySession = new Map<string, PageView[]>();
+  for (const view of data.views) {
+    if (view.sessionId === null) continue;
+    const list = viewsBySession.get(view.sessionId) ?? [];
+    list.push(view);
+    viewsBySession.set(view.sessionId, list);
+  }
+  for (const list of viewsBySession.values()) list.sort((a, b) => a.seq - b.seq);
+  const convertedSessionIds = new Set<string>();
+  for (const conversion of data.conversions)
+    for (const id of conversion.sessionIds) convertedSessionIds.add(id);
+
+  const sessionsIn = (q: ReportQuery): Session[] => {
+    const out: Session[] = [];
+    for (const s of data.sessions) {
+      if (!inRange(s.day, q) || !pathOk(s.landingPath, q)) continue;
+      if (s.isBot && !q.includeBots) continue;
+      out.push(s);
+    }
+    return out;
+  };
+
+  const topPages = (q: ReportQuery): TopPageRow[] => {
+    interface Acc {
+      views: number;
+      visitors: Set<string>;
+      authenticated: number;
+      anonymous: number;
+      timeSum: number;
+      timeCount: number;
+      scrollSum: number;
+      scrollCount: number;
+    }
+    const rows = new Map<string, Acc>();
+    const acc = (path: string): Acc => {
+      let row = rows.get(path);
+      if (!row) {
+        row = {
+          views: 0,
+          visitors: new Set(),
+          authenticated: 0,
+          anonymous: 0,
+          timeSum: 0,
+          timeCount: 0,
+          scrollSum: 0,
+          scrollCount: 0,
+        };
+        rows.set(path, row);
+      }
+      return row;
+    };
+    for (const view of data.views) {
+      if (!inRange(view.day, q) || !pathOk(view.path, q)) continue;
+      const row = acc(view.path);
+      if (view.isBot) {
+        if (q.includeBots) row.views += 1;
+        continue;
+      }
+      row.views += 1;
+      if (view.authenticated) row.authenticated += 1;
+      else row.anonymous += 1;
+      // Unique visitors are per day: the sum of daily uniques (keys do not link across days).
+      if (view.visitorKey !== null) row.visitors.add(`${view.day}\u0000${view.visitorKey}`);
+    }
+    for (const metric of data.metrics) {
+      if (metric.isBot || !inRange(metric.day, q) || !pathOk(metric.path, q)) continue;
+      const row = acc(metric.path);
+      if (metric.metric === 'time_on_page') {
+        row.timeSum += metric.value;
+        row.timeCount += 1;
+      } else if (metric.metric === 'scroll_depth') {
+        row.scrollSum += metric.value;
+        row.scrollCount += 1;
+      }
+    }
+    const out: TopPageRow[] = [];
+    for (const [path, row] of rows) {
+      if (row.views === 0) continue;
+      out.push({
+        path,
+        views: row.views,
+        uniqueVisitors: row.visitors.size,
+        authenticatedViews: row.authenticated,
+        anonymousViews: row.anonymous,
+        avgTimeOnPageMs: row.timeCount === 0 ? null : row.timeSum / row.timeCount,
+        avgScrollDepth: row.scrollCount === 0 ? null : row.scrollSum / row.scrollCount,
+      });
+    }
+    out.sort((a, b) => b.views - a.views || compareKeys(a.path, b.path));
+    return out.slice(0, limitOf(q));
+  };
+
+  const sessions = (q: ReportQuery): SessionsReport => {
+    const list = sessionsIn(q);
+    let authenticated = 0;
+    let pageViews = 0;
+    let bounces = 0;
+    let duration = 0;
+    for (const s of list) {
+      if (s.userId !== null) authenticated += 1;
+      pageViews += s.pageViews;
+      if (s.pageViews === 1) bounces += 1;
+      duration += s.durationMs;
+    }
+    const n = list.length;
+    return {
+      sessions: n,
+      authenticatedSessions: authenticated,
+      anonymousSessions: n - authenticated,
+      pageViews,
+      bounces,
+      avgDurationMs: n === 0 ? null : duration / n,
+      pagesPerSession: n === 0 ? null : pageViews / n,
+      bounceRate: n === 0 ? null : bounces / n,
+    };
+  };
+
+  const conversions = (q: ReportQuery): ConversionsReport => {
+    const list = data.conversions
+      .filter((c) => inRange(c.day, q))
+      .sort((a, b) => a.at - b.at || compareKeys(a.id, b.id));
+    const converted = new Set<string>();
+    const byLanding = new Map<string, number>();
+    const byReferrer = new Map<string | null, number>();
+    for (const c of list) {
+      for (const id of c.sessionIds) converted.add(id);
+      if (c.firstTouch !== null) bump(byLanding, c.firstTouch.landingPath);
+      bump(byReferrer, c.firstTouch?.referrerHost ?? null);
+    }
+    let visitorSessions = 0;
+    for (const s of data.sessions) {
+      if (!inRange(s.day, q) || s.isBot) continue;
+      if (s.userId === null || convertedSessionIds.has(s.id)) visitorSessions += 1;
+    }
+    return {
+      signups: list.length,
+      visitorSessions,
+      convertedSessions: converted.size,
+      conversionRate: visitorSessions === 0 ? null : converted.size / visitorSessions,
+      conversions: list.slice(0, limitOf(q)),
+      byLandingPage: countDesc(byLanding)
+        .slice(0, limitOf(q))
+        .map((r) => ({ path: r.key, conversions: r.count })),
+      byReferrer: countDesc(byReferrer)
+        .slice(0, limitOf(q))
+        .map((r) => ({ referrerHost: r.key, conversions: r.count })),
+    };
+  };
+
+  const funnel = (q: ReportQuery, steps: string[]): FunnelStepRow[] => {
+    const reached = steps.map(() => 0);
+    for (const s of sessionsIn(q)) {
+      let next = 0;
+      for (const view of viewsBySession.get(s.id) ?? []) {
+        if (next < steps.length && pathMatchesPattern(steps[next] as string, view.path)) next += 1;
+      }
+      for (let k = 0; k < next; k++) reached[k] = (reached[k] as number) + 1;
+    }
+    return steps.map((step, k) => ({ step, sessions: reached[k] as number }));
+  };
+
+  const journeys = (q: ReportQuery & { maxSteps?: number }): JourneyRow[] => {
+    const maxSteps = q.maxSteps ?? 5;
+    const groups = new Map<string, JourneyRow>();
+    for (const s of sessionsIn(q)) {
+      const steps: string[] = [];
+      for (const view of viewsBySession.get(s.id) ?? []) {
+        if (steps[steps.length - 1] !== view.path) steps.push(view.path);
+      }
+      const kept = steps.slice(0, maxSteps);
+      if (convertedSessionIds.has(s.id)) kept.push('(signup)');
+      const key = JSON.stringify(kept);
+      const row = groups.get(key) ?? { steps: kept, sessions: 0 };
+      row.sessions += 1;
+      groups.set(key, row);
+    }
+    return [...groups.values()]
+      .sort((a, b) => b.sessions - a.sessions || compareSteps(a.steps, b.steps))
+      .slice(0, limitOf(q));
+  };
+
+  const referrers = (q: ReportQuery): ReferrerRow[] => {
+    const counts = new Map<string | null, number>();
+    for (const s of sessionsIn(q)) bump(counts, s.referrerHost);
+    return countDesc(counts)
+      .slice(0, limitOf(q))
+      .map((r) => ({ referrerHost: r.key, sessions: r.count }));
+  };
+
+  const campaigns = (q: ReportQuery): CampaignRow[] => {
+    const groups = new Map<string, CampaignRow>();
+    for (const s of sessionsIn(q)) {
+      if (s.utmSource === null && s.utmMedium === null && s.utmCampaign === null) continue;
+      const key = JSON.stringify([s.utmSource, s.utmMedium, s.utmCampaign]);
+      const row = groups.get(key) ?? {
+        utmSource: s.utmSource,
+        utmMedium: s.utmMedium,
+        utmCampaign: s.utmCampaign,
+        sessions: 0,
+      };
+      row.sessions += 1;
+      groups.set(key, row);
+    }
+    return [...groups.values()]
+      .sort(
+        (a, b) =>
+          b.sessions - a.sessions ||
+          compareKeys(a.utmSource, b.utmSource) ||
+          compareKeys(a.utmMedium, b.utmMedium) ||
+          compareKeys(a.utmCampaign, b.utmCampaign),
+      )
+      .slice(0, limitOf(q));
+  };
+
+  const devices = (q: ReportQuery): DevicesReport => {
+    const device = new Map<DeviceType, number>();
+    const browser = new Map<string | null, number>();
+    const os = new Map<string | null, number>();
+    for (const s of sessionsIn(q)) {
+      bump(device, s.device);
+      bump(browser, s.browser);
+      bump(os, s.os);
+    }
+    const limit = limitOf(q);
+    return {
+      devices: countDesc(device)
+        .slice(0, limit)
+        .map((r) => ({ device: r.key, sessions: r.count })),
+      browsers: countDesc(browser)
+        .slice(0, limit)
+        .map((r) => ({ browser: r.key, sessions: r.count })),
+      os: countDesc(os)
+        .slice(0, limit)
+        .map((r) => ({ os: r.key, sessions: r.count })),
+    };
+  };
+
+  const bots = (q: ReportQuery): BotsReport => {
+    let views = 0;
+    const byPath = new Map<string, number>();
+    for (const view of data.views) {
+      if (!view.isBot || !inRange(view.day, q) || !pathOk(view.path, q)) continue;
+      views += 1;
+      bump(byPath, view.path);
+    }
+    let sessionCount = 0;
+    for (const s of data.sessions) {
+      if (s.isBot && inRange(s.day, q) && pathOk(s.landingPath, q)) sessionCount += 1;
+    }
+    return {
+      views,
+      sessions: sessionCount,
+      topPaths: countDesc(byPath)
+        .slice(0, limitOf(q))
+        .map((r) => ({ path: r.key, views: r.count })),
+    };
+  };
+
+  const aggregates = (q: ReportQuery): DailyAggregate[] => {
+    const rows = new Map<string, DailyAggregate>();
+    const visitors = new Set<string>();
+    const row = (day: string, path: string): DailyAggregate => {
+      const key = `${day}\u0000${path}`;
+      let r = rows.get(key);
+      if (!r) {
+        r = {
+          day,
+          path,
+          views: 0,
+          authenticatedViews: 0,
+          anonymousViews: 0,
+          uniqueVisitors: 0,
+          timeOnPageSumMs: 0,
+          timeOnPageCount: 0,
+          scrollDepthSum: 0,
+          scrollDepthCount: 0,
+          interactions: 0,
+          mobileViews: 0,
+          desktopViews: 0,
+          tabletViews: 0,
+          botViews: 0,
+        };
+        rows.set(key, r);
+      }
+      return r;
+    };
+    for (const view of data.views) {
+      if (!inRange(view.day, q) || !pathOk(view.path, q)) continue;
+      const r = row(view.day, view.path);
+      if (view.isBot) {
+        r.botViews += 1;
+        continue;
+      }
+      r.views += 1;
+      if (view.authenticated) r.authenticatedViews += 1;
+      else r.anonymousViews += 1;
+      if (view.device === 'mobile') r.mobileViews += 1;
+      else if (view.device === 'tablet') r.tabletViews += 1;
+      else r.desktopViews += 1;
+      if (view.visitorKey !== null) {
+        const key = `${view.day}\u0000${view.path}\u0000${view.visitorKey}`;
+        if (!visitors.has(key)) {
+          visitors.add(key);
+          r.uniqueVisitors += 1;
+        }
+      }
+    }
+    for (const metric of data.metrics) {
+      if (metric.isBot || !inRange(metric.day, q) || !pathOk(metric.path, q)) continue;
+      const r = row(metric.day, metric.path);
+      if (metric.metric === 'time_on_page') {
+        r.timeOnPageSumMs += metric.value;
+        r.timeOnPageCount += 1;
+      } else if (metric.metric === 'scroll_depth') {
+        r.scrollDepthSum += metric.value;
+        r.scrollDepthCount += 1;
+      } else {
+        r.interactions += metric.value;
+      }
+    }
+    return [...rows.values()]
+      .sort((a, b) => compareKeys(a.day, b.day) || compareKeys(a.path, b.path))
+      .slice(0, limitOf(q));
+  };
+
+  return {
+    data,
+    topPages,
+    sessions,
+    conversions,
+    funnel,
+    journeys,
+    referrers,
+    campaigns,
+    devices,
+    bots,
+    aggregates,
+    reports: (q, extras = {}) => ({
+      topPages: topPages(q),
+      sessions: sessions(q),
+      conversions: conversions(conversionQuery(q)),
+      funnel: funnel(q, extras.funnelSteps ?? DEFAULT_FUNNEL),
+      journeys: journeys({ ...q, maxSteps: extras.maxSteps ?? 5 }),
+      referrers: referrers(q),
+      campaigns: campaigns(q),
+      devices: devices(q),
+      bots: bots(q),
+      aggregates: aggregates(q),
+    }),
+  };
+}
+
+/** The query the conversions report gets in a report set: days and limit only (no path, no bots). */
+export function conversionQuery(q: ReportQuery): ReportQuery {
+  return q.limit === undefined ? { from: q.from, to: q.to } : { from: q.from, to: q.to, limit: q.limit };
+}
+
+/** Journeys tie order: step by step in code-point order, a prefix first. */
+export function compareSteps(a: string[], b: string[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const c = compareKeys(a[i] as string, b[i] as string);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}
