@@ -1,1 +1,12 @@
-export {};
+export { COLLECTION_SUFFIXES, type CollectionKey } from './collections.js';
+export type {
+  MongoBulkWriteResultLike,
+  MongoCollectionLike,
+  MongoCursorLike,
+  MongoDbLike,
+  MongoDocument,
+  MongoIndexSpec,
+  MongoUpdateOneModel,
+} from './db-like.js';
+export { INDEXES } from './indexes.js';
+export { type MongoStore, type MongoStoreOptions, mongoStore } from './mongo-store.js';

@@ -1,0 +1,61 @@
+/** A BSON document as the adapter builds and reads it. */
+export type MongoDocument = Record<string, unknown>;
+
+/** One operation of an unordered `bulkWrite`: the adapter only ever sends upserting or plain `updateOne`s. */
+export interface MongoUpdateOneModel {
+  updateOne: {
+    filter: MongoDocument;
+    /** An update document (`$inc`, `$setOnInsert`, …) or an update pipeline. */
+    update: MongoDocument | MongoDocument[];
+    upsert?: boolean;
+  };
+}
+
+/** The fields of a `BulkWriteResult` the adapter reads. */
+export interface MongoBulkWriteResultLike {
+  upsertedCount: number;
+  modifiedCount: number;
+  /** Index of the operation → `_id` of the document it inserted. */
+  upsertedIds: { [index: number]: unknown };
+}
+
+/** A cursor the adapter only ever drains. */
+export interface MongoCursorLike {
+  toArray(): Promise<MongoDocument[]>;
+}
+
+/** An index as `createIndexes` takes it. */
+export interface MongoIndexSpec {
+  key: Record<string, 1 | -1>;
+  name: string;
+  expireAfterSeconds?: number;
+}
+
+/**
+ * The subset of the driver's `Collection` the adapter uses. A `Collection` from the official `mongodb`
+ * driver (6.x, 7.x) satisfies it; so does the emulated collection of this package's tests.
+ */
+export interface MongoCollectionLike {
+  bulkWrite(
+    operations: MongoUpdateOneModel[],
+    options: { ordered: boolean },
+  ): Promise<MongoBulkWriteResultLike>;
+  insertOne(document: MongoDocument): Promise<unknown>;
+  updateMany(
+    filter: MongoDocument,
+    update: MongoDocument | MongoDocument[],
+  ): Promise<{ modifiedCount: number }>;
+  find(
+    filter: MongoDocument,
+    options?: { projection?: MongoDocument; sort?: MongoDocument },
+  ): MongoCursorLike;
+  aggregate(pipeline: MongoDocument[]): MongoCursorLike;
+  deleteMany(filter: MongoDocument): Promise<{ deletedCount: number }>;
+  createIndexes(indexSpecs: MongoIndexSpec[]): Promise<string[]>;
+  listIndexes(): MongoCursorLike;
+}
+
+/** What `mongoStore` needs of a database: a driver `Db` (`client.db(name)`) fits. */
+export interface MongoDbLike {
+  collection(name: string): MongoCollectionLike;
+}

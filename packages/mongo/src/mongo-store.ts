@@ -1,0 +1,107 @@
+import type { EventBatch, Millis, Session, Store } from '@anon/core';
+import { compareCodePoints } from './code-point-order.js';
+import { type CollectionKey, collectionNames, openCollections } from './collections.js';
+import type { MongoDbLike } from './db-like.js';
+import { mongoError, wrapDriverError } from './errors.js';
+import { ensureIndexes } from './indexes.js';
+import { purge } from './purge.js';
+import { createReports } from './reports.js';
+import { fromDocument, SESSION_SHAPE } from './schema.js';
+import { writeBatch } from './write-batch.js';
+
+const DAY_MS = 86_400_000;
+const MAX_VISITOR_KEYS = 1_000;
+
+/** Options of {@link mongoStore}. */
+export interface MongoStoreOptions {
+  /**
+   * Prefix of every collection name (letters, digits, `_`), so several sites or test runs can share a database.
+   * @default 'anon_'
+   */
+  prefix?: string;
+  /**
+   * Days after which the TTL index deletes anonymous sessions, their page views and metrics, and unique-visitor
+   * entries. Aggregates, conversions and sessions with a user are kept. Match the tracker's `retentionDays`.
+   * @default 90
+   */
+  retentionDays?: number;
+}
+
+/** The MongoDB store: the `Store` port, plus index creation. */
+export interface MongoStore extends Store {
+  /** Create every index the reports need and the TTL indexes of retention; safe to call at each start. */
+  ensureIndexes(): Promise<string[]>;
+  /** The full name of each collection, after the prefix. */
+  readonly collections: Readonly<Record<CollectionKey, string>>;
+}
+
+/**
+ * The store of record on MongoDB, over a `Db` from the official driver (`client.db(name)`). It never closes
+ * the client: the app that built it owns it. Call `ensureIndexes()` once before the first write.
+ *
+ * @example
+ * const client = new MongoClient(process.env.MONGO_URL!);
+ * const store = mongoStore(client.db('analytics'));
+ * await store.ensureIndexes();
+ */
+export function mongoStore(db: MongoDbLike, options: MongoStoreOptions = {}): MongoStore {
+  const names = collectionNames(options.prefix ?? 'anon_');
+  const retentionDays = options.retentionDays ?? 90;
+  if (!(typeof retentionDays === 'number' && Number.isInteger(retentionDays) && retentionDays >= 1)) {
+    throw mongoError('invalid_config', `retentionDays must be an integer ≥ 1, got ${String(retentionDays)}`);
+  }
+  const collections = openCollections(db, names);
+  const retentionMs = retentionDays * DAY_MS;
+  const reports = createReports(collections);
+
+  // Every call goes through here: typed input errors pass as they are, driver errors become AnonErrors.
+  const guard = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      throw wrapDriverError(operation, error);
+    }
+  };
+
+  const store: MongoStore = {
+    collections: names,
+    ensureIndexes: () => guard('ensureIndexes()', () => ensureIndexes(collections)),
+    write: (batch: EventBatch) =>
+      guard('write()', () => writeBatch({ collections, retentionMs, now: () => Date.now() }, batch)),
+    visitorSessions: (visitorKeys: string[], since: Millis, until: Millis) =>
+      guard('visitorSessions()', async () => {
+        if (!Array.isArray(visitorKeys) || visitorKeys.some((key) => typeof key !== 'string')) {
+          throw mongoError('invalid_input', 'visitorSessions() needs visitor keys as an array of strings');
+        }
+        if (visitorKeys.length > MAX_VISITOR_KEYS) {
+          throw mongoError(
+            'invalid_input',
+            `visitorSessions() takes at most ${MAX_VISITOR_KEYS} visitor keys`,
+          );
+        }
+        if (!Number.isFinite(since) || !Number.isFinite(until)) {
+          throw mongoError('invalid_input', 'visitorSessions() needs "since" and "until" as finite times');
+        }
+        if (visitorKeys.length === 0) return [];
+        const docs = await collections.sessions
+          .find({ visitorKey: { $in: [...new Set(visitorKeys)] }, startedAt: { $gte: since, $lte: until } })
+          .toArray();
+        return docs
+          .map((doc) => fromDocument<Session>(SESSION_SHAPE, doc))
+          .sort((a, b) => a.startedAt - b.startedAt || compareCodePoints(a.id, b.id));
+      }),
+    purge: (before: Millis, purgeOptions?: { dryRun?: boolean }) =>
+      guard('purge()', () => purge(collections, before, purgeOptions?.dryRun === true)),
+    topPages: (q) => guard('topPages()', () => reports.topPages(q)),
+    sessions: (q) => guard('sessions()', () => reports.sessions(q)),
+    conversions: (q) => guard('conversions()', () => reports.conversions(q)),
+    funnel: (q, steps) => guard('funnel()', () => reports.funnel(q, steps)),
+    journeys: (q) => guard('journeys()', () => reports.journeys(q)),
+    referrers: (q) => guard('referrers()', () => reports.referrers(q)),
+    campaigns: (q) => guard('campaigns()', () => reports.campaigns(q)),
+    devices: (q) => guard('devices()', () => reports.devices(q)),
+    bots: (q) => guard('bots()', () => reports.bots(q)),
+    aggregates: (q) => guard('aggregates()', () => reports.aggregates(q)),
+  };
+  return store;
+}

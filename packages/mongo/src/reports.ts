@@ -1,0 +1,463 @@
+import type {
+  BotsReport,
+  CampaignRow,
+  Conversion,
+  ConversionsReport,
+  DailyAggregate,
+  DevicesReport,
+  DeviceType,
+  FunnelStepRow,
+  JourneyRow,
+  ReferrerRow,
+  SessionsReport,
+  Store,
+  TopPageRow,
+} from '@anon/core';
+import { matchPath } from '@anon/core';
+import { compareCodePoints, compareKeyLists, compareKeys } from './code-point-order.js';
+import type { CollectionKey, Collections } from './collections.js';
+import type { MongoDocument } from './db-like.js';
+import { mongoError } from './errors.js';
+import { type CheckedQuery, checkQuery, dayRange, withPath } from './report-query.js';
+import { AGGREGATE_FIELDS, CONVERSION_SHAPE, fromDocument } from './schema.js';
+import { literal } from './session-merge.js';
+
+type Reports = Pick<
+  Store,
+  | 'topPages'
+  | 'sessions'
+  | 'conversions'
+  | 'funnel'
+  | 'journeys'
+  | 'referrers'
+  | 'campaigns'
+  | 'devices'
+  | 'bots'
+  | 'aggregates'
+>;
+
+const SIGNUP_STEP = '(signup)';
+/** @default 5 */
+const DEFAULT_MAX_STEPS = 5;
+
+/** `$limit` only when positive (MongoDB rejects `$limit: 0`; the caller slices to the limit anyway). */
+function limitStage(limit: number): MongoDocument[] {
+  return limit > 0 ? [{ $limit: limit }] : [];
+}
+
+/** Counts grouped by one key, ordered count desc then key (code-point order, null first). */
+function rankedRows(docs: MongoDocument[], limit: number): [string | null, number][] {
+  return docs
+    .map((doc): [string | null, number] => [(doc._id as string | null | undefined) ?? null, Number(doc.n)])
+    .sort((a, b) => b[1] - a[1] || compareKeys(a[0], b[0]))
+    .slice(0, limit);
+}
+
+/** A pipeline grouping matched documents by `key`, counted, ordered and limited on the server. */
+function rankedPipeline(key: unknown, limit: number): MongoDocument[] {
+  return [{ $group: { _id: key, n: { $sum: 1 } } }, { $sort: { n: -1, _id: 1 } }, ...limitStage(limit)];
+}
+
+/** Every report of docs/semantics.md as aggregation pipelines over the store's collections. */
+export function createReports(c: Collections): Reports {
+  const sessionMatch = async (
+    q: CheckedQuery,
+    bots: 'exclude' | 'include' | 'only',
+  ): Promise<MongoDocument> => {
+    const match: MongoDocument = { day: dayRange(q) };
+    if (bots === 'exclude') match.isBot = false;
+    if (bots === 'only') match.isBot = true;
+    return withPath(c.sessions, match, 'landingPath', q.path);
+  };
+  const botsFor = (q: CheckedQuery) => (q.includeBots ? 'include' : 'exclude');
+  const rowMatch = (q: CheckedQuery): Promise<MongoDocument> =>
+    withPath(c.dailyPages, { day: dayRange(q) }, 'path', q.path);
+
+  /** Sessions in range with their page views' paths in `seq` order, as `paths`. */
+  const sessionPaths = (match: MongoDocument): MongoDocument[] => [
+    { $match: match },
+    { $project: { _id: 1 } },
+    {
+      $lookup: {
+        from: collectionName(c, 'pageViews'),
+        localField: '_id',
+        foreignField: 'sessionId',
+        as: 'views',
+      },
+    },
+    { $set: { paths: { $sortArray: { input: '$views', sortBy: { seq: 1, _id: 1 } } } } },
+    { $project: { paths: '$paths.path' } },
+  ];
+
+  return {
+    async topPages(query): Promise<TopPageRow[]> {
+      const q = checkQuery(query, 'topPages');
+      const docs = await c.dailyPages
+        .aggregate([
+          { $match: await rowMatch(q) },
+          {
+            $group: {
+              _id: '$path',
+              views: { $sum: q.includeBots ? { $add: ['$views', '$botViews'] } : '$views' },
+              uniqueVisitors: { $sum: '$uniqueVisitors' },
+              authenticatedViews: { $sum: '$authenticatedViews' },
+              anonymousViews: { $sum: '$anonymousViews' },
+              timeSum: { $sum: '$timeOnPageSumMs' },
+              timeCount: { $sum: '$timeOnPageCount' },
+              scrollSum: { $sum: '$scrollDepthSum' },
+              scrollCount: { $sum: '$scrollDepthCount' },
+            },
+          },
+          { $match: { views: { $gt: 0 } } },
+          { $sort: { views: -1, _id: 1 } },
+          ...limitStage(q.limit),
+        ])
+        .toArray();
+      return docs
+        .map((doc) => ({
+          path: String(doc._id),
+          views: Number(doc.views),
+          uniqueVisitors: Number(doc.uniqueVisitors),
+          authenticatedViews: Number(doc.authenticatedViews),
+          anonymousViews: Number(doc.anonymousViews),
+          avgTimeOnPageMs: Number(doc.timeCount) === 0 ? null : Number(doc.timeSum) / Number(doc.timeCount),
+          avgScrollDepth:
+            Number(doc.scrollCount) === 0 ? null : Number(doc.scrollSum) / Number(doc.scrollCount),
+        }))
+        .sort((a, b) => b.views - a.views || compareCodePoints(a.path, b.path))
+        .slice(0, q.limit);
+    },
+
+    async sessions(query): Promise<SessionsReport> {
+      const q = checkQuery(query, 'sessions');
+      const [doc] = await c.sessions
+        .aggregate([
+          { $match: await sessionMatch(q, botsFor(q)) },
+          {
+            $group: {
+              _id: null,
+              n: { $sum: 1 },
+              authenticated: { $sum: { $cond: [{ $eq: ['$userId', null] }, 0, 1] } },
+              pageViews: { $sum: '$pageViews' },
+              bounces: { $sum: { $cond: [{ $eq: ['$pageViews', 1] }, 1, 0] } },
+              duration: { $sum: '$durationMs' },
+            },
+          },
+        ])
+        .toArray();
+      const n = Number(doc?.n ?? 0);
+      const authenticated = Number(doc?.authenticated ?? 0);
+      const pageViews = Number(doc?.pageViews ?? 0);
+      const bounces = Number(doc?.bounces ?? 0);
+      return {
+        sessions: n,
+        authenticatedSessions: authenticated,
+        anonymousSessions: n - authenticated,
+        pageViews,
+        bounces,
+        avgDurationMs: n === 0 ? null : Number(doc?.duration ?? 0) / n,
+        pagesPerSession: n === 0 ? null : pageViews / n,
+        bounceRate: n === 0 ? null : bounces / n,
+      };
+    },
+
+    async conversions(query): Promise<ConversionsReport> {
+      const q = checkQuery(query, 'conversions');
+      const match = await withPath(c.conversions, { day: dayRange(q) }, 'firstTouch.landingPath', q.path);
+      const [facets] = await c.conversions
+        .aggregate([
+          { $match: match },
+          {
+            $facet: {
+              list: [{ $sort: { at: 1, _id: 1 } }, ...limitStage(q.limit)],
+              signups: [{ $count: 'n' }],
+              converted: [{ $unwind: '$sessionIds' }, { $group: { _id: '$sessionIds' } }, { $count: 'n' }],
+              byLandingPage: [
+                { $match: { firstTouch: { $ne: null } } },
+                ...rankedPipeline('$firstTouch.landingPath', q.limit),
+              ],
+              byReferrer: rankedPipeline({ $ifNull: ['$firstTouch.referrerHost', null] }, q.limit),
+            },
+          },
+        ])
+        .toArray();
+      // Sessions that began anonymous: no user id, or a user id and a conversion naming them (looked up only
+      // for sessions with a user, the few).
+      const sessions = await sessionMatch(q, botsFor(q));
+      const [anonymous, identified] = await Promise.all([
+        c.sessions.aggregate([{ $match: sessions }, { $match: { userId: null } }, { $count: 'n' }]).toArray(),
+        c.sessions
+          .aggregate([
+            { $match: sessions },
+            { $match: { userId: { $ne: null } } },
+            { $project: { _id: 1 } },
+            {
+              $lookup: {
+                from: collectionName(c, 'conversions'),
+                localField: '_id',
+                foreignField: 'sessionIds',
+                as: 'named',
+              },
+            },
+            { $match: { 'named.0': { $exists: true } } },
+            { $count: 'n' },
+          ])
+          .toArray(),
+      ]);
+      const count = (list: unknown): number => Number((list as MongoDocument[] | undefined)?.[0]?.n ?? 0);
+      const convertedSessions = count(facets?.converted);
+      const visitorSessions = Number(anonymous[0]?.n ?? 0) + Number(identified[0]?.n ?? 0);
+      const conversions = ((facets?.list ?? []) as MongoDocument[])
+        .map((doc) => fromDocument<Conversion>(CONVERSION_SHAPE, doc))
+        .sort((a, b) => a.at - b.at || compareCodePoints(a.id, b.id))
+        .slice(0, q.limit);
+      return {
+        signups: count(facets?.signups),
+        visitorSessions,
+        convertedSessions,
+        conversionRate: visitorSessions === 0 ? null : convertedSessions / visitorSessions,
+        conversions,
+        byLandingPage: rankedRows((facets?.byLandingPage ?? []) as MongoDocument[], q.limit).map(
+          ([path, conversions]) => ({ path: String(path), conversions }),
+        ),
+        byReferrer: rankedRows((facets?.byReferrer ?? []) as MongoDocument[], q.limit).map(
+          ([referrerHost, conversions]) => ({ referrerHost, conversions }),
+        ),
+      };
+    },
+
+    async funnel(query, steps): Promise<FunnelStepRow[]> {
+      const q = checkQuery(query, 'funnel');
+      if (!Array.isArray(steps) || steps.some((step) => typeof step !== 'string')) {
+        throw mongoError('invalid_input', 'funnel() needs steps as an array of path patterns');
+      }
+      if (steps.length === 0) return [];
+      const match = await sessionMatch(q, botsFor(q));
+      // A pattern step becomes the set of stored paths it matches (core's matchPath, no server-side regex).
+      let paths: string[] | null = null;
+      if (steps.some((step) => step.includes('*'))) {
+        const distinct = await c.sessions
+          .aggregate([...sessionPaths(match), { $unwind: '$paths' }, { $group: { _id: '$paths' } }])
+          .toArray();
+        paths = distinct.map((doc) => doc._id).filter((path): path is string => typeof path === 'string');
+      }
+      const matches = (step: string): MongoDocument =>
+        step.includes('*')
+          ? { $in: ['$$this', literal((paths ?? []).filter((path) => matchPath(step, path)))] }
+          : { $eq: ['$$this', literal(step)] };
+      // Walk each session's paths once: the step reached so far advances when the next step matches.
+      const advance = {
+        $switch: {
+          branches: steps.map((step, k) => ({
+            case: { $and: [{ $eq: ['$$value', k] }, matches(step)] },
+            // biome-ignore lint/suspicious/noThenProperty: `then` is the name MongoDB's `$switch` requires.
+            then: k + 1,
+          })),
+          default: '$$value',
+        },
+      };
+      const docs = await c.sessions
+        .aggregate([
+          ...sessionPaths(match),
+          { $project: { reached: { $reduce: { input: '$paths', initialValue: 0, in: advance } } } },
+          { $group: { _id: '$reached', n: { $sum: 1 } } },
+        ])
+        .toArray();
+      const reached = steps.map(() => 0);
+      for (const doc of docs) {
+        const k = Number(doc._id);
+        for (let i = 0; i < k && i < steps.length; i++) reached[i]! += Number(doc.n);
+      }
+      return steps.map((step, i) => ({ step, sessions: reached[i]! }));
+    },
+
+    async journeys(query): Promise<JourneyRow[]> {
+      const q = checkQuery(query, 'journeys');
+      const maxSteps = query.maxSteps ?? DEFAULT_MAX_STEPS;
+      if (!(Number.isSafeInteger(maxSteps) && maxSteps >= 1)) {
+        throw mongoError('invalid_input', 'journeys() needs "maxSteps" as an integer ≥ 1');
+      }
+      const collapse = {
+        $reduce: {
+          input: '$paths',
+          initialValue: [],
+          in: {
+            $cond: [
+              { $eq: [{ $arrayElemAt: ['$$value', -1] }, '$$this'] },
+              '$$value',
+              { $concatArrays: ['$$value', ['$$this']] },
+            ],
+          },
+        },
+      };
+      const docs = await c.sessions
+        .aggregate([
+          ...sessionPaths(await sessionMatch(q, botsFor(q))),
+          { $match: { 'paths.0': { $exists: true } } },
+          {
+            $lookup: {
+              from: collectionName(c, 'conversions'),
+              localField: '_id',
+              foreignField: 'sessionIds',
+              as: 'named',
+            },
+          },
+          {
+            $project: {
+              steps: {
+                $concatArrays: [
+                  { $slice: [collapse, maxSteps] },
+                  { $cond: [{ $gt: [{ $size: '$named' }, 0] }, [literal(SIGNUP_STEP)], []] },
+                ],
+              },
+            },
+          },
+          { $group: { _id: '$steps', n: { $sum: 1 } } },
+        ])
+        .toArray();
+      // Arrays sort by their smallest element in MongoDB, not element-wise: order here.
+      return docs
+        .map((doc) => ({ steps: doc._id as string[], sessions: Number(doc.n) }))
+        .sort((a, b) => b.sessions - a.sessions || compareKeyLists(a.steps, b.steps))
+        .slice(0, q.limit);
+    },
+
+    async referrers(query): Promise<ReferrerRow[]> {
+      const q = checkQuery(query, 'referrers');
+      const docs = await c.sessions
+        .aggregate([
+          { $match: await sessionMatch(q, botsFor(q)) },
+          ...rankedPipeline('$referrerHost', q.limit),
+        ])
+        .toArray();
+      return rankedRows(docs, q.limit).map(([referrerHost, sessions]) => ({ referrerHost, sessions }));
+    },
+
+    async campaigns(query): Promise<CampaignRow[]> {
+      const q = checkQuery(query, 'campaigns');
+      const match = await sessionMatch(q, botsFor(q));
+      const docs = await c.sessions
+        .aggregate([
+          { $match: match },
+          {
+            $match: {
+              $or: [
+                { utmSource: { $ne: null } },
+                { utmMedium: { $ne: null } },
+                { utmCampaign: { $ne: null } },
+              ],
+            },
+          },
+          {
+            $group: {
+              _id: { utmSource: '$utmSource', utmMedium: '$utmMedium', utmCampaign: '$utmCampaign' },
+              n: { $sum: 1 },
+            },
+          },
+          { $sort: { n: -1, '_id.utmSource': 1, '_id.utmMedium': 1, '_id.utmCampaign': 1 } },
+          ...limitStage(q.limit),
+        ])
+        .toArray();
+      return docs
+        .map((doc) => {
+          const key = doc._id as Record<string, string | null | undefined>;
+          return {
+            utmSource: key.utmSource ?? null,
+            utmMedium: key.utmMedium ?? null,
+            utmCampaign: key.utmCampaign ?? null,
+            sessions: Number(doc.n),
+          };
+        })
+        .sort(
+          (a, b) =>
+            b.sessions - a.sessions ||
+            compareKeyLists(
+              [a.utmSource, a.utmMedium, a.utmCampaign],
+              [b.utmSource, b.utmMedium, b.utmCampaign],
+            ),
+        )
+        .slice(0, q.limit);
+    },
+
+    async devices(query): Promise<DevicesReport> {
+      const q = checkQuery(query, 'devices');
+      const [facets] = await c.sessions
+        .aggregate([
+          { $match: await sessionMatch(q, botsFor(q)) },
+          {
+            $facet: {
+              devices: rankedPipeline('$device', q.limit),
+              browsers: rankedPipeline('$browser', q.limit),
+              os: rankedPipeline('$os', q.limit),
+            },
+          },
+        ])
+        .toArray();
+      const list = (name: string) => rankedRows((facets?.[name] ?? []) as MongoDocument[], q.limit);
+      return {
+        devices: list('devices').map(([device, sessions]) => ({ device: device as DeviceType, sessions })),
+        browsers: list('browsers').map(([browser, sessions]) => ({ browser, sessions })),
+        os: list('os').map(([os, sessions]) => ({ os, sessions })),
+      };
+    },
+
+    async bots(query): Promise<BotsReport> {
+      const q = checkQuery(query, 'bots');
+      const [facets] = await c.dailyPages
+        .aggregate([
+          { $match: await rowMatch(q) },
+          { $match: { botViews: { $gt: 0 } } },
+          {
+            $facet: {
+              total: [{ $group: { _id: null, n: { $sum: '$botViews' } } }],
+              topPaths: [
+                { $group: { _id: '$path', n: { $sum: '$botViews' } } },
+                { $sort: { n: -1, _id: 1 } },
+                ...limitStage(q.limit),
+              ],
+            },
+          },
+        ])
+        .toArray();
+      const [sessions] = await c.sessions
+        .aggregate([{ $match: await sessionMatch(q, 'only') }, { $count: 'n' }])
+        .toArray();
+      return {
+        views: Number((facets?.total as MongoDocument[] | undefined)?.[0]?.n ?? 0),
+        sessions: Number(sessions?.n ?? 0),
+        topPaths: rankedRows((facets?.topPaths ?? []) as MongoDocument[], q.limit).map(([path, views]) => ({
+          path: String(path),
+          views,
+        })),
+      };
+    },
+
+    async aggregates(query): Promise<DailyAggregate[]> {
+      const q = checkQuery(query, 'aggregates');
+      const docs = await c.dailyPages
+        .aggregate([
+          { $match: await rowMatch(q) },
+          { $sort: { day: 1, path: 1 } },
+          ...(q.limited ? limitStage(q.limit) : []),
+        ])
+        .toArray();
+      const rows = docs
+        .map(toAggregate)
+        .sort((a, b) => compareCodePoints(a.day, b.day) || compareCodePoints(a.path, b.path));
+      return q.limited ? rows.slice(0, q.limit) : rows;
+    },
+  };
+}
+
+/** An aggregate document as the domain row (the `_id` and batch markers left out). */
+export function toAggregate(doc: MongoDocument): DailyAggregate {
+  const row = {} as Record<string, unknown>;
+  for (const field of AGGREGATE_FIELDS) {
+    row[field] = field === 'day' || field === 'path' ? String(doc[field]) : Number(doc[field] ?? 0);
+  }
+  return row as unknown as DailyAggregate;
+}
+
+function collectionName(c: Collections, key: CollectionKey): string {
+  return c.names[key];
+}
