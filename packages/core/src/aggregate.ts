@@ -1,4 +1,3 @@
-// SIGNATURE STUB — the core-engine helper implements these.
 import type { DailyAggregate, PageMetric, PageView } from './types.js';
 
 /** An aggregate row with the set of visitor keys behind `uniqueVisitors`: a monoid under `mergeAggregates`. */
@@ -7,12 +6,139 @@ export interface AggregateAccumulator {
   visitors: Set<string>;
 }
 
-export declare function emptyAggregate(day: string, path: string): DailyAggregate;
-/** Add one (new) page view to a row; `isNewVisitor` says whether its visitor is new for (day, path). */
-export declare function applyView(row: DailyAggregate, view: PageView, isNewVisitor: boolean): void;
-/** Add one (new) metric to a row. */
-export declare function applyMetric(row: DailyAggregate, metric: PageMetric): void;
-/** Merge two accumulators of the same (day, path): associative, with `emptyAggregate` as identity. */
-export declare function mergeAggregates(a: AggregateAccumulator, b: AggregateAccumulator): AggregateAccumulator;
-/** Brute-force recomputation of every daily row from page views and metrics. Sorted by day, then path. */
-export declare function recomputeAggregates(views: PageView[], metrics: PageMetric[]): DailyAggregate[];
+/** A zeroed aggregate row for one (day, path). */
+export function emptyAggregate(day: string, path: string): DailyAggregate {
+  return {
+    day,
+    path,
+    views: 0,
+    authenticatedViews: 0,
+    anonymousViews: 0,
+    uniqueVisitors: 0,
+    timeOnPageSumMs: 0,
+    timeOnPageCount: 0,
+    scrollDepthSum: 0,
+    scrollDepthCount: 0,
+    interactions: 0,
+    mobileViews: 0,
+    desktopViews: 0,
+    tabletViews: 0,
+    botViews: 0,
+  };
+}
+
+/**
+ * Add one newly stored page view to its row, as every store's write path does: a bot view only counts in
+ * `botViews`; `isNewVisitor` says whether its (non-null) visitor key is new for the row's (day, path).
+ */
+export function applyView(row: DailyAggregate, view: PageView, isNewVisitor: boolean): void {
+  if (view.isBot) {
+    row.botViews += 1;
+    return;
+  }
+  row.views += 1;
+  if (view.authenticated) row.authenticatedViews += 1;
+  else row.anonymousViews += 1;
+  if (view.device === 'mobile') row.mobileViews += 1;
+  else if (view.device === 'tablet') row.tabletViews += 1;
+  else row.desktopViews += 1;
+  if (isNewVisitor && view.visitorKey !== null) row.uniqueVisitors += 1;
+}
+
+/** Add one newly stored metric to its row; metrics of bot views are not aggregated. */
+export function applyMetric(row: DailyAggregate, metric: PageMetric): void {
+  if (metric.isBot) return;
+  switch (metric.metric) {
+    case 'time_on_page':
+      row.timeOnPageSumMs += metric.value;
+      row.timeOnPageCount += 1;
+      break;
+    case 'scroll_depth':
+      row.scrollDepthSum += metric.value;
+      row.scrollDepthCount += 1;
+      break;
+    case 'interactions':
+      row.interactions += metric.value;
+      break;
+  }
+}
+
+/** The identity of `mergeAggregates` for one (day, path). */
+export function emptyAccumulator(day: string, path: string): AggregateAccumulator {
+  return { row: emptyAggregate(day, path), visitors: new Set() };
+}
+
+/** Add one page view to an accumulator (the visitor set decides uniqueness exactly). */
+export function accumulateView(acc: AggregateAccumulator, view: PageView): void {
+  const isNew = !view.isBot && view.visitorKey !== null && !acc.visitors.has(view.visitorKey);
+  if (isNew && view.visitorKey !== null) acc.visitors.add(view.visitorKey);
+  applyView(acc.row, view, isNew);
+}
+
+const SUMMED = [
+  'views',
+  'authenticatedViews',
+  'anonymousViews',
+  'timeOnPageSumMs',
+  'timeOnPageCount',
+  'scrollDepthSum',
+  'scrollDepthCount',
+  'interactions',
+  'mobileViews',
+  'desktopViews',
+  'tabletViews',
+  'botViews',
+] as const satisfies readonly (keyof DailyAggregate)[];
+
+/**
+ * Merge two accumulators of the same (day, path): counters add, unique visitors are the size of the union of
+ * the visitor sets (so a visitor seen in both halves counts once). Associative and commutative, with
+ * `emptyAccumulator` as identity. Returns a new accumulator; the inputs are not changed.
+ */
+export function mergeAggregates(a: AggregateAccumulator, b: AggregateAccumulator): AggregateAccumulator {
+  const row = emptyAggregate(a.row.day, a.row.path);
+  for (const key of SUMMED) row[key] = a.row[key] + b.row[key];
+  const visitors = new Set(a.visitors);
+  for (const key of b.visitors) visitors.add(key);
+  row.uniqueVisitors = visitors.size;
+  return { row, visitors };
+}
+
+/** Code-point order, the order every report uses for ties. */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Brute-force recomputation of every daily row from stored page views and metrics, by the same rules as the
+ * store write path (first write of an id wins). Sorted by day, then path.
+ */
+export function recomputeAggregates(views: PageView[], metrics: PageMetric[]): DailyAggregate[] {
+  const rows = new Map<string, AggregateAccumulator>();
+  const rowFor = (day: string, path: string): AggregateAccumulator => {
+    const key = `${day}\u0000${path}`;
+    let acc = rows.get(key);
+    if (acc === undefined) {
+      acc = emptyAccumulator(day, path);
+      rows.set(key, acc);
+    }
+    return acc;
+  };
+  const seenViews = new Set<string>();
+  for (const view of views) {
+    if (seenViews.has(view.id)) continue;
+    seenViews.add(view.id);
+    accumulateView(rowFor(view.day, view.path), view);
+  }
+  const seenMetrics = new Set<string>();
+  for (const metric of metrics) {
+    const id = `${metric.viewId}:${metric.metric}`;
+    if (seenMetrics.has(id)) continue;
+    seenMetrics.add(id);
+    if (metric.isBot) continue;
+    applyMetric(rowFor(metric.day, metric.path).row, metric);
+  }
+  return [...rows.values()]
+    .map((acc) => acc.row)
+    .sort((x, y) => compareKeys(x.day, y.day) || compareKeys(x.path, y.path));
+}

@@ -1,12 +1,145 @@
-// SIGNATURE STUB — the core-normalize helper implements these (Web Crypto only, no `node:` imports).
+// The injectable defaults: the only core module allowed to read the clock and the random source.
+import { AnonError } from './errors.js';
 import type { Clock, Hasher, Ids, Logger } from './ports.js';
 
-export declare const systemClock: Clock;
-/** UUIDv7 from `crypto.getRandomValues`, monotonic within a millisecond. */
-export declare function uuidv7Ids(): Ids;
-/** HMAC-SHA-256 through `crypto.subtle`, with imported keys cached per salt. */
-export declare function webCryptoHasher(): Hasher;
-/** Logs through `console`, at most `perMinute` lines a minute per message. */
-export declare function consoleLogger(perMinute?: number): Logger;
-/** A random 32-byte hex string (a new salt). */
-export declare function randomHex(bytes: number): string;
+function webCrypto(): Crypto {
+  const crypto = (globalThis as { crypto?: Crypto }).crypto;
+  if (crypto?.getRandomValues === undefined) {
+    throw new AnonError(
+      'invalid_config',
+      'this runtime has no Web Crypto (globalThis.crypto); inject ids and hasher',
+    );
+  }
+  return crypto;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function toHex(bytes: Uint8Array): string {
+  let hex = '';
+  for (const byte of bytes) hex += HEX[byte];
+  return hex;
+}
+
+/** The wall clock (`Date.now()`). */
+export const systemClock: Clock = Object.freeze({ now: () => Date.now() });
+
+/** A random hex string of `bytes` random bytes (`randomHex(32)` is a new salt). */
+export function randomHex(bytes: number): string {
+  if (!Number.isInteger(bytes) || bytes < 0) {
+    throw new AnonError('invalid_input', `randomHex() needs a whole number of bytes, got ${String(bytes)}`);
+  }
+  const out = new Uint8Array(bytes);
+  // getRandomValues fills at most 65_536 bytes per call.
+  for (let at = 0; at < bytes; at += 65_536) webCrypto().getRandomValues(out.subarray(at, at + 65_536));
+  return toHex(out);
+}
+
+/** The largest value of the 12-bit `rand_a` field, used as a counter within one millisecond. */
+const COUNTER_MAX = 0xfff;
+
+/**
+ * UUIDv7 ids (RFC 9562) from `crypto.getRandomValues`, monotonic within a millisecond: `rand_a` holds a
+ * counter started at a random value below 2048 and bumped for every id of the same (or an earlier) ms; when
+ * it overflows, the timestamp borrows the next millisecond so ids keep increasing.
+ * @example const id = uuidv7Ids().next(Date.now());
+ */
+export function uuidv7Ids(): Ids {
+  let lastMs = -1;
+  let counter = 0;
+  const random = new Uint8Array(8);
+  return {
+    next(now) {
+      const ms = Number.isFinite(now) ? Math.max(0, Math.floor(now)) : 0;
+      if (ms > lastMs) {
+        lastMs = ms;
+        webCrypto().getRandomValues(random);
+        counter = ((random[0]! << 8) | random[1]!) & 0x7ff;
+      } else {
+        counter++;
+        if (counter > COUNTER_MAX) {
+          lastMs++;
+          counter = 0;
+        }
+      }
+      webCrypto().getRandomValues(random);
+      const time = lastMs.toString(16).padStart(12, '0').slice(-12);
+      const randA = (0x7000 | counter).toString(16);
+      // Variant bits `10` in the top of rand_b.
+      const variant = ((random[0]! & 0x3f) | 0x80).toString(16);
+      return `${time.slice(0, 8)}-${time.slice(8)}-${randA}-${variant}${HEX[random[1]!]}-${toHex(random.subarray(2))}`;
+    },
+  };
+}
+
+/** Imported keys kept at once: the current and previous salt plus a few sites' first-party keys. */
+const MAX_KEYS = 16;
+
+/**
+ * HMAC-SHA-256 through `crypto.subtle`, hex-encoded. Imported `CryptoKey`s are cached per key (a salt changes
+ * once a day) in a small bounded map, so a request costs one `sign`.
+ */
+export function webCryptoHasher(): Hasher {
+  const keys = new Map<string, Promise<CryptoKey>>();
+  const encoder = new TextEncoder();
+  const keyFor = (key: string): Promise<CryptoKey> => {
+    let imported = keys.get(key);
+    if (imported === undefined) {
+      const raw = encoder.encode(key);
+      // HMAC zero-pads a key to the 64-byte block, so an empty key equals 64 zero bytes; Web Crypto refuses
+      // a zero-length key, so hand it the equivalent one.
+      imported = webCrypto().subtle.importKey(
+        'raw',
+        raw.length === 0 ? new Uint8Array(64) : raw,
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['sign'],
+      );
+      if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value!);
+      keys.set(key, imported);
+      // A failed import must not stay cached.
+      imported.catch(() => keys.delete(key));
+    }
+    return imported;
+  };
+  return {
+    async hmac(key, message) {
+      const signature = await webCrypto().subtle.sign('HMAC', await keyFor(key), encoder.encode(message));
+      return toHex(new Uint8Array(signature));
+    },
+  };
+}
+
+/**
+ * Logs through `console.warn` / `console.error`, at most `perMinute` lines a minute for each message (a
+ * failing store must not flood the app's logs); the count of suppressed lines is reported when a new
+ * minute starts. Debug lines are not printed.
+ * @default perMinute 10
+ */
+export function consoleLogger(perMinute = 10): Logger {
+  const MAX_MESSAGES = 1_000;
+  const windows = new Map<string, { minute: number; count: number }>();
+  const allow = (msg: string): { ok: boolean; suppressed: number } => {
+    const minute = Math.floor(Date.now() / 60_000);
+    const window = windows.get(msg);
+    if (window === undefined || window.minute !== minute) {
+      const suppressed = window === undefined ? 0 : Math.max(0, window.count - perMinute);
+      if (window === undefined && windows.size >= MAX_MESSAGES) windows.clear();
+      windows.set(msg, { minute, count: 1 });
+      return { ok: perMinute > 0, suppressed };
+    }
+    window.count++;
+    return { ok: window.count <= perMinute, suppressed: 0 };
+  };
+  const write = (level: 'warn' | 'error', msg: string, data?: Record<string, unknown>): void => {
+    const { ok, suppressed } = allow(msg);
+    if (!ok) return;
+    const line = suppressed > 0 ? `${msg} (${suppressed} similar lines suppressed before this one)` : msg;
+    if (data === undefined) console[level](line);
+    else console[level](line, data);
+  };
+  return {
+    warn: (msg, data) => write('warn', msg, data),
+    error: (msg, data) => write('error', msg, data),
+  };
+}

@@ -22,13 +22,21 @@ export class AnonError extends Error {
 
   constructor(code: AnonErrorCode, message: string, options: { source?: string; cause?: unknown } = {}) {
     const source = options.source ?? 'core';
-    super(`[anon] [${source}] ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      `[anon] [${source}] ${message}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.code = code;
     this.source = source;
   }
 }
 
-/** True for an `AnonError`, optionally of one code. */
+/**
+ * True for an `AnonError`, optionally of one code. Checks the shape, not the class: the CommonJS build of each
+ * entry point (`@anon/core`, `@anon/core/memory`) carries its own copy of the class.
+ */
 export function isAnonError(value: unknown, code?: AnonErrorCode): value is AnonError {
-  return value instanceof AnonError && (code === undefined || value.code === code);
+  if (!(value instanceof Error) || value.name !== 'AnonError') return false;
+  const actual = (value as { code?: unknown }).code;
+  return typeof actual === 'string' && (code === undefined || actual === code);
 }

@@ -1,13 +1,35 @@
-// SIGNATURE STUB — the core-normalize helper implements these.
 import type { Hasher } from './ports.js';
 
 export const DAY_MS = 86_400_000;
 
-/** The 24 h salt period of `now`. */
-export declare function saltPeriod(now: number): number;
+/** Hex characters kept from the HMAC: 128 bits, ample against collisions between visitors of one day. */
+const KEY_HEX = 32;
 
-/** Visitor key: HMAC-SHA-256(salt, `site|ip|userAgent`), hex, truncated to 32 characters. */
-export declare function visitorKey(hasher: Hasher, salt: string, site: string, ip: string, userAgent: string): Promise<string>;
+/** The 24 h salt period of `now` (`floor(now / DAY_MS)`): the salt rotates when this changes. */
+export function saltPeriod(now: number): number {
+  return Math.floor(now / DAY_MS);
+}
 
-/** Visitor key for a first-party id (opt-in cookie): stable across days, prefixed `fp_`. */
-export declare function firstPartyVisitorKey(hasher: Hasher, site: string, id: string): Promise<string>;
+/**
+ * Visitor key: HMAC-SHA-256(salt, `site|ip|userAgent`), hex, truncated to 32 characters. Keyed by the daily
+ * salt, so once the salt is destroyed the key cannot be recomputed or linked to another day's.
+ */
+export async function visitorKey(
+  hasher: Hasher,
+  salt: string,
+  site: string,
+  ip: string,
+  userAgent: string,
+): Promise<string> {
+  const mac = await hasher.hmac(salt, `${site}|${ip}|${userAgent}`);
+  return mac.slice(0, KEY_HEX);
+}
+
+/**
+ * Visitor key for a first-party id (opt-in cookie): HMAC keyed by the site, so it is stable across days and
+ * the id itself never reaches a store; prefixed `fp_` so the two kinds never collide.
+ */
+export async function firstPartyVisitorKey(hasher: Hasher, site: string, id: string): Promise<string> {
+  const mac = await hasher.hmac(site, id);
+  return `fp_${mac.slice(0, KEY_HEX)}`;
+}

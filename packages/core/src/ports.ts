@@ -101,7 +101,12 @@ export interface HotStore {
   /** Continue or start the visitor's session with this view, atomically. */
   recordPageView(input: RecordInput, rules: SessionRules): Promise<SessionStep>;
   /** Record the beacon's engaged time if `viewId` is still the session's last view; null otherwise. */
-  engage(visitorKey: string, viewId: string, engagedMs: number | null, now: Millis): Promise<EngageResult | null>;
+  engage(
+    visitorKey: string,
+    viewId: string,
+    engagedMs: number | null,
+    now: Millis,
+  ): Promise<EngageResult | null>;
   /** Attach a user id to the visitor's live session; returns it, or null if there is none. */
   identify(visitorKey: string, userId: string, now: Millis): Promise<HotSession | null>;
   /** Distinct visitors seen in the last `windowMs`, overall or in one scope. */
@@ -135,8 +140,11 @@ export interface Store {
   write(batch: EventBatch): Promise<WriteResult>;
   /** Sessions of these visitor keys started in [since, until], for conversion matching. */
   visitorSessions(visitorKeys: string[], since: Millis, until: Millis): Promise<Session[]>;
-  /** Delete anonymous sessions (no user id, not converted) and their page views and metrics started before `before`. */
-  purge(before: Millis): Promise<PurgeResult>;
+  /**
+   * Delete anonymous sessions (no user id, not converted) and their page views and metrics started before
+   * `before`. With `dryRun`, count what would go and change nothing.
+   */
+  purge(before: Millis, options?: { dryRun?: boolean }): Promise<PurgeResult>;
 
   topPages(q: ReportQuery): Promise<TopPageRow[]>;
   sessions(q: ReportQuery): Promise<SessionsReport>;

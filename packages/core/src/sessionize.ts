@@ -1,16 +1,141 @@
-// SIGNATURE STUB — the core-engine helper implements this exactly as docs/semantics.md says.
 import type { SessionRules, SessionStep, ViewDraft } from './ports.js';
 import type { HotSession, Session } from './types.js';
 
+/** What one page view brings to the session reducer. */
 export interface SessionizeInput {
   view: ViewDraft;
   visitorKey: string;
+  /** Used only if this view starts a session. */
   newSessionId: string;
+  /** Page views from this visitor in the current minute, this one included. */
   viewsThisMinute: number;
 }
 
-/** The pure session reducer every hot store applies atomically (docs/semantics.md). */
-export declare function sessionize(current: HotSession | null, input: SessionizeInput, rules: SessionRules): SessionStep;
+/**
+ * The pure session reducer every hot store applies atomically (docs/semantics.md): continue the visitor's
+ * session when the gap is within the timeout, else end it and start a new one.
+ */
+export function sessionize(
+  current: HotSession | null,
+  input: SessionizeInput,
+  rules: SessionRules,
+): SessionStep {
+  const { view, viewsThisMinute } = input;
+  const rateBot = viewsThisMinute > rules.botMaxViewsPerMinute;
+  const viewIsBot = view.isBot || rateBot;
 
-/** The stored summary of a hot session; `final` sets `endedAt = lastSeenAt`. */
-export declare function sessionSummary(hot: HotSession, final: boolean): Session;
+  if (current !== null) {
+    const gap = Math.max(0, view.at - current.lastSeenAt);
+    if (gap <= rules.sessionTimeoutMs) {
+      const seq = current.pageViews + 1;
+      const session: HotSession = {
+        ...current,
+        lastSeenAt: Math.max(current.lastSeenAt, view.at),
+        pageViews: seq,
+        exitPath: view.path,
+        lastViewId: view.id,
+        lastViewDay: view.day,
+        lastViewIsBot: viewIsBot,
+        lastEngagedMs: null,
+        isBot: current.isBot || viewIsBot,
+        userId: view.userId ?? current.userId,
+      };
+      return {
+        session,
+        isNew: false,
+        ended: null,
+        previousView: {
+          id: current.lastViewId,
+          at: current.lastSeenAt,
+          day: current.lastViewDay,
+          path: current.exitPath,
+          isBot: current.lastViewIsBot,
+          timeOnPageMs: Math.min(gap, rules.sessionTimeoutMs),
+        },
+        persist: shouldPersist(seq, rules),
+        seq,
+        isBot: viewIsBot,
+        viewsThisMinute,
+      };
+    }
+  }
+
+  const session: HotSession = {
+    id: input.newSessionId,
+    visitorKey: input.visitorKey,
+    userId: view.userId,
+    startedAt: view.at,
+    startDay: view.day,
+    lastSeenAt: view.at,
+    pageViews: 1,
+    landingPath: view.path,
+    exitPath: view.path,
+    lastViewId: view.id,
+    lastViewDay: view.day,
+    lastViewIsBot: viewIsBot,
+    lastEngagedMs: null,
+    isBot: viewIsBot,
+    referrer: view.referrer,
+    referrerHost: view.referrerHost,
+    utmSource: view.utmSource,
+    utmMedium: view.utmMedium,
+    utmCampaign: view.utmCampaign,
+    utmTerm: view.utmTerm,
+    utmContent: view.utmContent,
+    device: view.device,
+    browser: view.browser,
+    os: view.os,
+    country: view.country,
+    city: view.city,
+  };
+  return {
+    session,
+    isNew: true,
+    ended: current,
+    previousView: null,
+    persist: shouldPersist(1, rules),
+    seq: 1,
+    isBot: viewIsBot,
+    viewsThisMinute,
+  };
+}
+
+/** The summary is written on the first view and on every `persistEvery`-th. */
+function shouldPersist(pageViews: number, rules: SessionRules): boolean {
+  return pageViews === 1 || pageViews % rules.persistEvery === 0;
+}
+
+/**
+ * The stored summary of a hot session. `final` marks it ended at its last page view (not at the sweep time);
+ * the duration is always last view − first view.
+ */
+export function sessionSummary(hot: HotSession, final: boolean): Session {
+  return {
+    id: hot.id,
+    visitorKey: hot.visitorKey,
+    userId: hot.userId,
+    startedAt: hot.startedAt,
+    day: hot.startDay,
+    lastSeenAt: hot.lastSeenAt,
+    endedAt: final ? hot.lastSeenAt : null,
+    durationMs: hot.lastSeenAt - hot.startedAt,
+    pageViews: hot.pageViews,
+    landingPath: hot.landingPath,
+    exitPath: hot.exitPath,
+    isBot: hot.isBot,
+    convertedUserId: null,
+    convertedAt: null,
+    referrer: hot.referrer,
+    referrerHost: hot.referrerHost,
+    utmSource: hot.utmSource,
+    utmMedium: hot.utmMedium,
+    utmCampaign: hot.utmCampaign,
+    utmTerm: hot.utmTerm,
+    utmContent: hot.utmContent,
+    device: hot.device,
+    browser: hot.browser,
+    os: hot.os,
+    country: hot.country,
+    city: hot.city,
+  };
+}

@@ -1,6 +1,7 @@
 import type { TrackerConfig } from '../config.js';
+import type { SkipReason } from '../normalize/index.js';
 import type { Clock, GeoResolver, Hasher, HotStore, Ids, Logger, Queue, Store } from '../ports.js';
-import type { Conversion, IdentifyKind, RequestInfo } from '../types.js';
+import type { IdentifyKind, RequestInfo } from '../types.js';
 
 export interface TrackerOptions extends Partial<TrackerConfig> {
   /** Hot session state. @default memoryHotStore() */
@@ -15,20 +16,33 @@ export interface TrackerOptions extends Partial<TrackerConfig> {
   sweeper?: { intervalMs: number } | false;
   /** A first-party anonymous id (e.g. from a cookie the app sets) used instead of the hashed visitor key. */
   visitorId?: (req: RequestInfo) => string | null | undefined;
-  /** Per-request opt-out: return true to not track this request at all. */
+  /** Per-request opt-out: return true to not track this request at all (a hook that throws counts as true). */
   optOut?: (req: RequestInfo) => boolean;
+  /** Time source for every timestamp and day. @default systemClock */
   clock?: Clock;
+  /** Page view and session ids. @default uuidv7Ids() */
   ids?: Ids;
+  /** HMAC for visitor keys. @default webCryptoHasher() */
   hasher?: Hasher;
+  /** Where failures are reported (rate-limited per message). @default consoleLogger() */
   logger?: Logger;
+  /** Country and city from the IP, before the IP is dropped. @default none (country and city stay null) */
   geo?: GeoResolver;
 }
+
+/**
+ * Why a request was not tracked: a `normalize` verdict (`method`, `status`, `not-html`, `excluded`, `dnt`,
+ * `prefetch`, `invalid`), the `optOut` hook, a closed tracker, an internal error, or too many page views
+ * still being recorded (`overloaded`: the view is dropped and counted in `stats().dropped`).
+ */
+export type TrackSkipReason = SkipReason | 'opt-out' | 'closed' | 'error' | 'overloaded';
 
 /** What `track()` decided, synchronously. */
 export interface TrackResult {
   tracked: boolean;
-  /** Why a request was not tracked (`method`, `status`, `not-html`, `excluded`, `opt-out`, `dnt`, `closed`, `error`). */
-  reason?: string;
+  /** Set when `tracked` is false. */
+  reason?: TrackSkipReason;
+  /** The page view's id (the request's `viewId` when it carried a valid one), when tracked. */
   viewId?: string;
 }
 
@@ -39,15 +53,25 @@ export interface BeaconResult {
   error?: string;
 }
 
+/** Counters since the tracker was created (this instance only). */
 export interface TrackerStats {
+  /** Requests accepted as page views by `track()`. */
   tracked: number;
+  /** Requests `track()` decided not to count (normalize verdict or opt-out). */
   skipped: number;
+  /** Page views recorded as bots (user agent, headless, or rate). */
   bots: number;
+  /** Page views dropped because too many were in flight, plus events the queue dropped. */
   dropped: number;
+  /** Failures caught and logged (hot store, store, hooks, bad input); none ever reached a request. */
   failures: number;
+  /** Events enqueued and not yet acknowledged, as the queue reports it. */
   queueDepth: number;
+  /** Events that changed the store, as written by this instance's worker. */
   written: number;
+  /** Sessions this instance finalized (sweeper or a new session ending the previous one). */
   finalized: number;
+  /** Conversions this instance's worker wrote (a repeated signup is not counted again). */
   conversions: number;
 }
 
@@ -57,8 +81,11 @@ export interface Tracker {
   track(req: RequestInfo): TrackResult;
   /** Handle a beacon body (already parsed JSON or a string); never throws. */
   beacon(body: unknown, req: RequestInfo): BeaconResult;
-  /** Link this request's visitor to a user. `signup` converts, `login` only links. Never rejects. */
-  identify(req: RequestInfo, userId: string, kind: IdentifyKind): Promise<Conversion | null>;
+  /**
+   * Link this request's visitor to a user. `signup` converts (the worker writes the conversion), `login` only
+   * links the live session. Never rejects.
+   */
+  identify(req: RequestInfo, userId: string, kind: IdentifyKind): Promise<void>;
   /** Active visitors in the real-time window, overall or in one scope (`page:/path`, or an app scope). */
   activeVisitors(scope?: string): Promise<number>;
   /** Finalize idle sessions now; returns how many. */

@@ -1,41 +1,4 @@
-// SIGNATURE STUB — the core-normalize helper replaces the body; the exported names and shapes are the contract.
-import type { TrackerConfig } from '../config.js';
-import type { BotVerdict, DeviceFields, RequestInfo, SourceFields } from '../types.js';
-
-/** Why `normalize` decided not to track a request. */
-export type SkipReason = 'method' | 'status' | 'not-html' | 'excluded' | 'dnt' | 'prefetch' | 'invalid';
-
-/** A request that counts, reduced to what anon may keep. Every string respects `LIMITS`. */
-export interface NormalizedRequest extends SourceFields, DeviceFields {
-  /** `full`: sessions and visitor keys; `aggregate`: DNT / Sec-GPC, counted without a visitor. */
-  privacy: 'full' | 'aggregate';
-  /** Aggregation key: route pattern if known, else the normalized path. */
-  path: string;
-  /** Normalized path with allowlisted query. */
-  url: string;
-  pageType: string | null;
-  scope: string | null;
-  userId: string | null;
-  /** User agent truncated to `LIMITS.userAgent`; used for the visitor key, never stored. */
-  userAgent: string;
-  /** The IP as received (for the visitor key and geo); never stored. */
-  rawIp: string;
-  /** The IP in the form the configured `ipMode` allows storing (null for `drop`). */
-  ip: string | null;
-  /** The request's own host (lower-cased), used to tell internal from external referrers. */
-  host: string | null;
-  bot: BotVerdict;
-}
-
-export type NormalizeResult = { track: true; request: NormalizedRequest } | { track: false; reason: SkipReason };
-
-/** Parses user agents through a bounded LRU cache. */
-export interface UaParser {
-  parse(userAgent: string): Pick<DeviceFields, 'device' | 'browser' | 'os'> & { headless: boolean };
-}
-
-/** A user-agent parser with an LRU cache of `size` entries. */
-export declare function createUaParser(size: number): UaParser;
-
-/** Decide whether a request counts and reduce it to what may be kept. Never throws. */
-export declare function normalize(req: RequestInfo, config: TrackerConfig, ua: UaParser): NormalizeResult;
+export { normalize } from './normalize.js';
+export { isSecretKey } from './query.js';
+export type { NormalizedRequest, NormalizeResult, SkipReason } from './types.js';
+export { createUaParser, type ParsedUserAgent, type UaParser } from './user-agent.js';

@@ -1,0 +1,215 @@
+import { parseArgs } from 'node:util';
+import { isAnonError, type ReportQuery } from '@anon/core';
+import { isReportName, REPORTS, runReport } from './commands/report.js';
+import { ConnectError, connect } from './connect.js';
+import { parseDay, parseDuration } from './duration.js';
+import { STORE_FLAGS, STORE_HELP, storeFlags } from './store-flags.js';
+import { UsageError } from './usage-error.js';
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+  /** Resolves when the process is asked to stop (SIGTERM/SIGINT); the worker waits on it. */
+  stopSignal?: Promise<void>;
+}
+
+const HELP: Record<string, string> = {
+  main: `anon — privacy-first analytics in your own database
+
+Usage: anon <command> [options]
+
+Commands:
+  migrate             apply migrations (Postgres) or ensure indexes (MongoDB)
+  report <name>       ${REPORTS.join(' | ')}
+  worker              drain the Redis queue into the store and finalize idle sessions, until SIGTERM
+  purge               delete anonymous sessions and page views past retention
+  demo                run a demo app, drive traffic through it, print the report
+
+Run 'anon <command> --help' for a command's options.`,
+  migrate: `Usage: anon migrate [store options]\n\n${STORE_HELP}`,
+  report: `Usage: anon report <${REPORTS.join('|')}> [steps…] [options]
+
+  --from YYYY-MM-DD   first day (default: 6 days before --to)
+  --to YYYY-MM-DD     last day (default: today, UTC)
+  --path PATTERN      exact path or pattern with * (e.g. /posts/*)
+  --include-bots      count bot traffic too
+  --limit N           rows per list (default 20)
+  --json              JSON for scripts
+  --scope NAME        realtime only: a scope such as page:/posts/:id
+  funnel takes its steps as arguments:  anon report funnel / '/posts/*' /signup
+
+${STORE_HELP}`,
+  worker: `Usage: anon worker [--interval 10s] [store options]
+
+Drains the Redis Streams queue into the store and runs the sweeper until SIGTERM or SIGINT, then flushes and exits.
+Prints throughput and lag every --interval.
+
+${STORE_HELP}`,
+  purge: `Usage: anon purge --older-than 90d [--dry-run] [store options]
+
+Deletes anonymous sessions (never linked to a user), their page views and metrics, started before the cut-off.
+Aggregates, conversions and authenticated sessions stay. --dry-run reports what would go and changes nothing.
+
+${STORE_HELP}`,
+  demo: `Usage: anon demo [--visitors 400] [--duration 1d] [--seed 42] [--serve] [--port 0]
+
+Starts an example Hono app with the memory hot store and PGlite, drives simulated traffic through it over real HTTP
+(anonymous readers, returning visitors, signed-in users, crawlers, sign-ups), then prints the report.
+  --visitors N        distinct visitors (default 400)
+  --duration SPAN     simulated time the traffic spreads over (default 1d)
+  --seed N            traffic seed (default 42)
+  --serve             keep the app running afterwards and print its URL
+  --port N            port for --serve (default 0: any free port)`,
+};
+
+/** Run the CLI; resolves to the exit code (0 ok, 1 failure, 2 usage error). */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      io.out(HELP.main as string);
+      return command === undefined ? 2 : 0;
+    }
+    switch (command) {
+      case 'migrate':
+        return await migrate(rest, io);
+      case 'report':
+        return await report(rest, io);
+      case 'worker':
+        return await (await import('./commands/worker.js')).worker(rest, io, HELP.worker as string);
+      case 'purge':
+        return await purge(rest, io);
+      case 'demo':
+        return await (await import('./demo/run.js')).demoCommand(rest, io, HELP.demo as string);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    return fail(err, io, command);
+  }
+}
+
+export function fail(err: unknown, io: Io, command?: string): number {
+  if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
+    io.err(`anon: ${(err as Error).message}`);
+    io.err(`Run 'anon ${command && HELP[command] ? `${command} ` : ''}--help' for usage.`);
+    return 2;
+  }
+  if (err instanceof ConnectError || isAnonError(err)) {
+    io.err(`anon: ${(err as Error).message}`);
+    return 1;
+  }
+  io.err(`anon: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return 1;
+}
+
+async function migrate(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: STORE_FLAGS, allowPositionals: false });
+  if (values.help) return help(io, 'migrate');
+  const conn = await connect(storeFlags(values, io.env));
+  try {
+    await conn.prepare();
+    io.out(`migrated ${conn.where}`);
+    return 0;
+  } finally {
+    await conn.close();
+  }
+}
+
+async function report(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...STORE_FLAGS,
+      from: { type: 'string' },
+      to: { type: 'string' },
+      path: { type: 'string' },
+      'include-bots': { type: 'boolean' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+      scope: { type: 'string' },
+    },
+  });
+  if (values.help) return help(io, 'report');
+  const [name, ...steps] = positionals;
+  if (name === undefined) throw new UsageError(`report needs a name: ${REPORTS.join(', ')}`);
+  if (!isReportName(name)) throw new UsageError(`unknown report "${name}"; one of ${REPORTS.join(', ')}`);
+  const to = values.to ? parseDay(values.to, '--to') : new Date().toISOString().slice(0, 10);
+  const from = values.from
+    ? parseDay(values.from, '--from')
+    : new Date(Date.parse(`${to}T00:00:00Z`) - 6 * 86_400_000).toISOString().slice(0, 10);
+  if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
+  const limit = values.limit === undefined ? 20 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new UsageError(`--limit takes a positive whole number (got "${values.limit}")`);
+  const q: ReportQuery = { from, to, limit, includeBots: values['include-bots'] ?? false };
+  if (values.path) q.path = values.path;
+
+  const flags = storeFlags(values, io.env);
+  if (name === 'realtime') {
+    const conn = await connect(flags, { needRedis: true });
+    try {
+      const now = Date.now();
+      const windowMs = 5 * 60_000;
+      const hot = (conn.redis as NonNullable<typeof conn.redis>).hot;
+      const overall = await hot.activeVisitors(now, windowMs);
+      const scoped = values.scope ? await hot.activeVisitors(now, windowMs, values.scope) : null;
+      const json = { activeVisitors: overall, scope: values.scope ?? null, scopeVisitors: scoped, windowMs };
+      io.out(
+        values.json
+          ? JSON.stringify(json, null, 2)
+          : `active visitors (last 5 min): ${overall}${values.scope ? `\nin ${values.scope}: ${scoped}` : ''}`,
+      );
+      return 0;
+    } finally {
+      await conn.close();
+    }
+  }
+  const conn = await connect(flags);
+  try {
+    const result = await runReport(conn.store, name, q, steps);
+    io.out(
+      values.json ? JSON.stringify(result.json, null, 2) : `${name} · ${from} → ${to}\n\n${result.text}`,
+    );
+    return 0;
+  } finally {
+    await conn.close();
+  }
+}
+
+async function purge(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...STORE_FLAGS,
+      'older-than': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (values.help) return help(io, 'purge');
+  if (!values['older-than']) throw new UsageError('purge needs --older-than, e.g. --older-than 90d');
+  const age = parseDuration(values['older-than'], '--older-than');
+  const before = Date.now() - age;
+  const conn = await connect(storeFlags(values, io.env));
+  try {
+    const dryRun = values['dry-run'] ?? false;
+    const removed = await conn.store.purge(before, { dryRun });
+    const verb = dryRun ? 'would remove' : 'removed';
+    io.out(
+      values.json
+        ? JSON.stringify({ dryRun, before: new Date(before).toISOString(), ...removed })
+        : `${verb} ${removed.sessions} sessions, ${removed.pageViews} page views and ${removed.metrics} metrics started before ${new Date(before).toISOString()}`,
+    );
+    return 0;
+  } finally {
+    await conn.close();
+  }
+}
+
+function help(io: Io, command: string): number {
+  io.out(HELP[command] as string);
+  return 0;
+}

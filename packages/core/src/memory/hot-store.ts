@@ -1,0 +1,240 @@
+import { randomHex } from '../defaults.js';
+import { AnonError } from '../errors.js';
+import type { EngageResult, HotStore, RecordInput, SaltPair, SessionRules, SessionStep } from '../ports.js';
+import { sessionize } from '../sessionize.js';
+import type { HotSession, Millis } from '../types.js';
+import { type HeapItem, IndexedHeap } from './indexed-heap.js';
+import { RateCounters } from './rate-counters.js';
+import { RecentVisitors } from './recent-visitors.js';
+
+const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
+const DEFAULT_REALTIME_WINDOW_MS = 300_000;
+
+export interface MemoryHotStoreOptions {
+  /**
+   * Makes the salt of a new 24 h period. Override only for deterministic tests.
+   * @default () => randomHex(32)
+   */
+  newSalt?: () => string;
+}
+
+/** The in-memory hot store, with a read-only view of its size for tests and benchmarks. */
+export interface MemoryHotStore extends HotStore {
+  /** Sessions held, live or claimed, until `complete` removes them. */
+  sessionCount(): number;
+}
+
+/** One held session: live until a sweeper claims it, then owned by that sweeper until `complete`. */
+interface Entry extends HeapItem {
+  session: HotSession;
+  /** End of the current (or last) lease; null while the session was never claimed. */
+  leaseUntil: Millis | null;
+}
+
+const byLastSeen = (a: Entry, b: Entry): boolean =>
+  a.session.lastSeenAt < b.session.lastSeenAt ||
+  (a.session.lastSeenAt === b.session.lastSeenAt && a.session.id < b.session.id);
+
+const byLeaseEnd = (a: Entry, b: Entry): boolean => (a.leaseUntil ?? 0) < (b.leaseUntil ?? 0);
+
+/**
+ * The in-memory `HotStore`: the reference implementation of docs/semantics.md for one process. Every method
+ * is synchronous inside, so each is atomic. Sessions stay until `complete` (the sweeper's job); real-time
+ * entries and rate counters expire on their own.
+ *
+ * @example
+ * const tracker = createTracker({ hot: memoryHotStore(), store: memoryStore() });
+ */
+export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotStore {
+  const newSalt = options.newSalt ?? (() => randomHex(32));
+  const sessions = new Map<string, Entry>();
+  const visitors = new Map<string, string>();
+  // Sessions not under a lease, oldest `lastSeenAt` first: `claimExpired` pops only what it returns.
+  const idle = new IndexedHeap<Entry>(byLastSeen);
+  // Sessions under a lease, earliest end first: a lapsed lease moves its session back to `idle`.
+  const leased = new IndexedHeap<Entry>(byLeaseEnd);
+  const rates = new RateCounters();
+  const recent = new RecentVisitors(DEFAULT_REALTIME_WINDOW_MS);
+  const salts = new Map<number, string>();
+
+  /** The visitor's live session: one a sweeper has claimed is the sweeper's, no longer the visitor's. */
+  const live = (visitorKey: string): Entry | null => {
+    const id = visitors.get(visitorKey);
+    const entry = id === undefined ? undefined : sessions.get(id);
+    return entry !== undefined && entry.leaseUntil === null ? entry : null;
+  };
+
+  const drop = (entry: Entry): void => {
+    idle.remove(entry);
+    leased.remove(entry);
+    sessions.delete(entry.session.id);
+    if (visitors.get(entry.session.visitorKey) === entry.session.id)
+      visitors.delete(entry.session.visitorKey);
+  };
+
+  const store: MemoryHotStore = {
+    async salt(now) {
+      checkTime(now, 'now');
+      const period = Math.floor(now / DAY_MS);
+      let current = salts.get(period);
+      if (current === undefined) {
+        current = newSalt();
+        salts.set(period, current);
+      }
+      // A salt is gone 48 h after its period began: keys of older days can no longer be linked.
+      for (const p of salts.keys()) if (p < period - 1) salts.delete(p);
+      const pair: SaltPair = { period, current, previous: salts.get(period - 1) ?? null };
+      return pair;
+    },
+
+    async recordPageView(input: RecordInput, rules: SessionRules): Promise<SessionStep> {
+      checkRecordInput(input);
+      const at = input.view.at;
+      const minute = Math.floor(at / MINUTE_MS);
+      if (minute > rates.latestMinute) recent.trimAll(at);
+      const viewsThisMinute = rates.hit(input.visitorKey, minute);
+
+      let entry = live(input.visitorKey);
+      let movedFrom: string | null = null;
+      if (
+        entry === null &&
+        input.previousVisitorKey !== null &&
+        input.previousVisitorKey !== input.visitorKey
+      ) {
+        entry = live(input.previousVisitorKey);
+        if (entry !== null) movedFrom = input.previousVisitorKey;
+      }
+      // sessionize gets a copy, so whatever it returns is never a held object: it can be held as is.
+      const current = entry === null ? null : { ...entry.session, visitorKey: input.visitorKey };
+      const step = sessionize(
+        current,
+        { view: input.view, visitorKey: input.visitorKey, newSessionId: input.newSessionId, viewsThisMinute },
+        rules,
+      );
+
+      if (movedFrom !== null) visitors.delete(movedFrom);
+      if (step.isNew) {
+        if (sessions.has(step.session.id)) {
+          throw new AnonError('invalid_input', `session id ${step.session.id} is already held`, {
+            source: 'memory',
+          });
+        }
+        // The ended session leaves the expiry index here, so no sweeper can also return it.
+        if (entry !== null) drop(entry);
+        const created: Entry = { session: step.session, leaseUntil: null, heapIndex: -1 };
+        sessions.set(created.session.id, created);
+        idle.push(created);
+      } else if (entry !== null) {
+        entry.session = step.session;
+        idle.update(entry);
+      }
+      visitors.set(input.visitorKey, step.session.id);
+
+      if (!step.isBot) {
+        recent.touch(input.visitorKey, at, input.scopes, rules.realtimeWindowMs);
+      }
+      return {
+        ...step,
+        session: { ...step.session },
+        // An ended session found under the previous key keeps the key it lived under.
+        ended:
+          step.ended === null || entry === null
+            ? null
+            : { ...step.ended, visitorKey: entry.session.visitorKey },
+      };
+    },
+
+    async engage(visitorKey, viewId, engagedMs, now): Promise<EngageResult | null> {
+      checkTime(now, 'now');
+      if (engagedMs !== null && !(Number.isFinite(engagedMs) && engagedMs >= 0)) {
+        throw new AnonError('invalid_input', 'engagedMs must be a finite number ≥ 0 or null', {
+          source: 'memory',
+        });
+      }
+      const entry = live(visitorKey);
+      if (entry === null || entry.session.lastViewId !== viewId) return null;
+      const s = entry.session;
+      if (engagedMs !== null) s.lastEngagedMs = Math.max(s.lastEngagedMs ?? 0, engagedMs);
+      return {
+        sessionId: s.id,
+        day: s.lastViewDay,
+        at: s.lastSeenAt,
+        path: s.exitPath,
+        isBot: s.lastViewIsBot,
+      };
+    },
+
+    async identify(visitorKey, userId, now) {
+      checkTime(now, 'now');
+      const entry = live(visitorKey);
+      if (entry === null) return null;
+      entry.session.userId = userId;
+      return { ...entry.session };
+    },
+
+    async activeVisitors(now, windowMs, scope) {
+      checkTime(now, 'now');
+      if (!(Number.isFinite(windowMs) && windowMs >= 0)) {
+        throw new AnonError('invalid_input', 'windowMs must be a finite number ≥ 0', { source: 'memory' });
+      }
+      return recent.count(now, windowMs, scope);
+    },
+
+    async claimExpired(now, rules, limit, leaseMs) {
+      checkTime(now, 'now');
+      if (!(Number.isInteger(limit) && limit >= 0)) {
+        throw new AnonError('invalid_input', 'limit must be an integer ≥ 0', { source: 'memory' });
+      }
+      if (!(Number.isFinite(leaseMs) && leaseMs > 0)) {
+        throw new AnonError('invalid_input', 'leaseMs must be a finite number > 0', { source: 'memory' });
+      }
+      // A lease that has run out without `complete` (a crashed sweeper) makes its session claimable again.
+      for (let top = leased.peek(); top !== undefined && (top.leaseUntil ?? 0) <= now; top = leased.peek()) {
+        leased.pop();
+        idle.push(top);
+      }
+      const idleBefore = now - rules.sessionTimeoutMs;
+      const claimed: HotSession[] = [];
+      while (claimed.length < limit) {
+        const top = idle.peek();
+        if (top === undefined || top.session.lastSeenAt >= idleBefore) break;
+        idle.pop();
+        top.leaseUntil = now + leaseMs;
+        leased.push(top);
+        claimed.push({ ...top.session });
+      }
+      return claimed;
+    },
+
+    async complete(sessionIds) {
+      for (const id of sessionIds) {
+        const entry = sessions.get(id);
+        if (entry !== undefined) drop(entry);
+      }
+    },
+
+    sessionCount() {
+      return sessions.size;
+    },
+  };
+  return store;
+}
+
+function checkTime(value: number, name: string): void {
+  if (!Number.isFinite(value)) {
+    throw new AnonError('invalid_input', `${name} must be a finite number of milliseconds`, {
+      source: 'memory',
+    });
+  }
+}
+
+function checkRecordInput(input: RecordInput): void {
+  if (typeof input.visitorKey !== 'string' || input.visitorKey === '') {
+    throw new AnonError('invalid_input', 'visitorKey must be a non-empty string', { source: 'memory' });
+  }
+  if (typeof input.newSessionId !== 'string' || input.newSessionId === '') {
+    throw new AnonError('invalid_input', 'newSessionId must be a non-empty string', { source: 'memory' });
+  }
+  checkTime(input.view.at, 'view.at');
+}

@@ -1,0 +1,366 @@
+import { AnonError } from '../errors.js';
+import { matchPath } from '../match-path.js';
+import type { Store } from '../ports.js';
+import type {
+  BotsReport,
+  CampaignRow,
+  ConversionsReport,
+  DailyAggregate,
+  DevicesReport,
+  FunnelStepRow,
+  JourneyRow,
+  PageView,
+  ReferrerRow,
+  ReportQuery,
+  Session,
+  SessionsReport,
+  TopPageRow,
+} from '../types.js';
+import { compareCodePoints, compareKeyLists, compareKeys } from './code-point-order.js';
+import { copyAggregate, copyConversion, type StoreState } from './store-state.js';
+
+type Reports = Pick<
+  Store,
+  | 'topPages'
+  | 'sessions'
+  | 'conversions'
+  | 'funnel'
+  | 'journeys'
+  | 'referrers'
+  | 'campaigns'
+  | 'devices'
+  | 'bots'
+  | 'aggregates'
+>;
+
+/** A report query with its defaults applied and its values checked. */
+interface Query {
+  from: string;
+  to: string;
+  path: string | undefined;
+  includeBots: boolean;
+  limit: number;
+  /** Whether the caller gave `limit` (only `aggregates` cares). */
+  limited: boolean;
+}
+
+const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+const SIGNUP_STEP = '(signup)';
+
+/** The Reports table of docs/semantics.md, computed from the memory store's maps at each call. */
+export function createReports(state: StoreState): Reports {
+  /** Sessions whose day is in range and whose landing page matches; bots as `bots` says. */
+  const sessionsIn = (q: Query, bots: 'exclude' | 'include' | 'only'): Session[] => {
+    const found: Session[] = [];
+    for (const [day, ids] of state.sessionsByDay) {
+      if (day < q.from || day > q.to) continue;
+      for (const id of ids) {
+        const s = state.sessions.get(id);
+        if (s === undefined) continue;
+        if (bots === 'exclude' && s.isBot) continue;
+        if (bots === 'only' && !s.isBot) continue;
+        if (q.path !== undefined && !matchPath(q.path, s.landingPath)) continue;
+        found.push(s);
+      }
+    }
+    return found;
+  };
+  const botsFor = (q: Query) => (q.includeBots ? 'include' : 'exclude');
+
+  /** Aggregate rows whose day is in range and whose path matches. */
+  const rowsIn = (q: Query): DailyAggregate[] => {
+    const found: DailyAggregate[] = [];
+    for (const [day, rows] of state.aggregates) {
+      if (day < q.from || day > q.to) continue;
+      for (const row of rows.values()) {
+        if (q.path === undefined || matchPath(q.path, row.path)) found.push(row);
+      }
+    }
+    return found;
+  };
+
+  /** The session's stored page views, in `seq` order. */
+  const viewsOf = (sessionId: string): PageView[] =>
+    [...(state.viewsBySession.get(sessionId) ?? [])].sort(
+      (a, b) => a.seq - b.seq || compareCodePoints(a.id, b.id),
+    );
+
+  return {
+    async topPages(query) {
+      const q = checkQuery(query);
+      const byPath = new Map<
+        string,
+        TopPageRow & { timeSum: number; timeCount: number; scrollSum: number; scrollCount: number }
+      >();
+      for (const row of rowsIn(q)) {
+        let acc = byPath.get(row.path);
+        if (acc === undefined) {
+          acc = {
+            path: row.path,
+            views: 0,
+            uniqueVisitors: 0,
+            authenticatedViews: 0,
+            anonymousViews: 0,
+            avgTimeOnPageMs: null,
+            avgScrollDepth: null,
+            timeSum: 0,
+            timeCount: 0,
+            scrollSum: 0,
+            scrollCount: 0,
+          };
+          byPath.set(row.path, acc);
+        }
+        acc.views += row.views + (q.includeBots ? row.botViews : 0);
+        acc.uniqueVisitors += row.uniqueVisitors;
+        acc.authenticatedViews += row.authenticatedViews;
+        acc.anonymousViews += row.anonymousViews;
+        acc.timeSum += row.timeOnPageSumMs;
+        acc.timeCount += row.timeOnPageCount;
+        acc.scrollSum += row.scrollDepthSum;
+        acc.scrollCount += row.scrollDepthCount;
+      }
+      const rows: TopPageRow[] = [];
+      for (const acc of byPath.values()) {
+        if (acc.views === 0) continue;
+        rows.push({
+          path: acc.path,
+          views: acc.views,
+          uniqueVisitors: acc.uniqueVisitors,
+          authenticatedViews: acc.authenticatedViews,
+          anonymousViews: acc.anonymousViews,
+          avgTimeOnPageMs: acc.timeCount === 0 ? null : acc.timeSum / acc.timeCount,
+          avgScrollDepth: acc.scrollCount === 0 ? null : acc.scrollSum / acc.scrollCount,
+        });
+      }
+      rows.sort((a, b) => b.views - a.views || compareCodePoints(a.path, b.path));
+      return rows.slice(0, q.limit);
+    },
+
+    async sessions(query): Promise<SessionsReport> {
+      const q = checkQuery(query);
+      const found = sessionsIn(q, botsFor(q));
+      let authenticated = 0;
+      let pageViews = 0;
+      let bounces = 0;
+      let duration = 0;
+      for (const s of found) {
+        if (s.userId !== null) authenticated++;
+        pageViews += s.pageViews;
+        if (s.pageViews === 1) bounces++;
+        duration += s.durationMs;
+      }
+      const n = found.length;
+      return {
+        sessions: n,
+        authenticatedSessions: authenticated,
+        anonymousSessions: n - authenticated,
+        pageViews,
+        bounces,
+        avgDurationMs: n === 0 ? null : duration / n,
+        pagesPerSession: n === 0 ? null : pageViews / n,
+        bounceRate: n === 0 ? null : bounces / n,
+      };
+    },
+
+    async conversions(query): Promise<ConversionsReport> {
+      const q = checkQuery(query);
+      const inRange = [...state.conversions.values()]
+        .filter(
+          (c) =>
+            c.day >= q.from &&
+            c.day <= q.to &&
+            (q.path === undefined || (c.firstTouch !== null && matchPath(q.path, c.firstTouch.landingPath))),
+        )
+        .sort((a, b) => a.at - b.at || compareCodePoints(a.id, b.id));
+      const converted = new Set<string>();
+      for (const c of inRange) for (const id of c.sessionIds) converted.add(id);
+      let visitorSessions = 0;
+      for (const s of sessionsIn(q, botsFor(q))) {
+        if (s.userId === null || state.convertedSessions.has(s.id)) visitorSessions++;
+      }
+      return {
+        signups: inRange.length,
+        visitorSessions,
+        convertedSessions: converted.size,
+        conversionRate: visitorSessions === 0 ? null : converted.size / visitorSessions,
+        conversions: inRange.slice(0, q.limit).map(copyConversion),
+        byLandingPage: ranked(
+          inRange.filter((c) => c.firstTouch !== null),
+          (c) => c.firstTouch!.landingPath,
+          q.limit,
+        ).map(([path, conversions]) => ({ path, conversions })),
+        byReferrer: ranked(inRange, (c) => c.firstTouch?.referrerHost ?? null, q.limit).map(
+          ([referrerHost, conversions]) => ({ referrerHost, conversions }),
+        ),
+      };
+    },
+
+    async funnel(query, steps): Promise<FunnelStepRow[]> {
+      const q = checkQuery(query);
+      if (!Array.isArray(steps) || steps.some((step) => typeof step !== 'string')) {
+        throw new AnonError('invalid_input', 'funnel steps must be an array of path patterns', {
+          source: 'memory',
+        });
+      }
+      const reached = steps.map(() => 0);
+      for (const s of sessionsIn(q, botsFor(q))) {
+        let k = 0;
+        for (const view of viewsOf(s.id)) {
+          if (k === steps.length) break;
+          if (matchPath(steps[k]!, view.path)) k++;
+        }
+        for (let i = 0; i < k; i++) reached[i]!++;
+      }
+      return steps.map((step, i) => ({ step, sessions: reached[i]! }));
+    },
+
+    async journeys(query): Promise<JourneyRow[]> {
+      const q = checkQuery(query);
+      const maxSteps = query.maxSteps ?? 5;
+      if (!(Number.isInteger(maxSteps) && maxSteps >= 1)) {
+        throw new AnonError('invalid_input', 'maxSteps must be an integer ≥ 1', { source: 'memory' });
+      }
+      const groups = new Map<string, JourneyRow>();
+      for (const s of sessionsIn(q, botsFor(q))) {
+        const views = viewsOf(s.id);
+        if (views.length === 0) continue;
+        const steps: string[] = [];
+        for (const view of views) {
+          if (steps[steps.length - 1] !== view.path) steps.push(view.path);
+        }
+        steps.length = Math.min(steps.length, maxSteps);
+        if (state.convertedSessions.has(s.id)) steps.push(SIGNUP_STEP);
+        const key = JSON.stringify(steps);
+        const row = groups.get(key);
+        if (row === undefined) groups.set(key, { steps, sessions: 1 });
+        else row.sessions++;
+      }
+      return [...groups.values()]
+        .sort((a, b) => b.sessions - a.sessions || compareKeyLists(a.steps, b.steps))
+        .slice(0, q.limit);
+    },
+
+    async referrers(query): Promise<ReferrerRow[]> {
+      const q = checkQuery(query);
+      return ranked(sessionsIn(q, botsFor(q)), (s) => s.referrerHost, q.limit).map(
+        ([referrerHost, sessions]) => ({
+          referrerHost,
+          sessions,
+        }),
+      );
+    },
+
+    async campaigns(query): Promise<CampaignRow[]> {
+      const q = checkQuery(query);
+      const groups = new Map<string, CampaignRow>();
+      for (const s of sessionsIn(q, botsFor(q))) {
+        if (s.utmSource === null && s.utmMedium === null && s.utmCampaign === null) continue;
+        const key = JSON.stringify([s.utmSource, s.utmMedium, s.utmCampaign]);
+        const row = groups.get(key);
+        if (row === undefined) {
+          groups.set(key, {
+            utmSource: s.utmSource,
+            utmMedium: s.utmMedium,
+            utmCampaign: s.utmCampaign,
+            sessions: 1,
+          });
+        } else {
+          row.sessions++;
+        }
+      }
+      return [...groups.values()]
+        .sort(
+          (a, b) =>
+            b.sessions - a.sessions ||
+            compareKeyLists(
+              [a.utmSource, a.utmMedium, a.utmCampaign],
+              [b.utmSource, b.utmMedium, b.utmCampaign],
+            ),
+        )
+        .slice(0, q.limit);
+    },
+
+    async devices(query): Promise<DevicesReport> {
+      const q = checkQuery(query);
+      const found = sessionsIn(q, botsFor(q));
+      return {
+        devices: ranked(found, (s) => s.device, q.limit).map(([device, sessions]) => ({
+          device,
+          sessions,
+        })),
+        browsers: ranked(found, (s) => s.browser, q.limit).map(([browser, sessions]) => ({
+          browser,
+          sessions,
+        })),
+        os: ranked(found, (s) => s.os, q.limit).map(([os, sessions]) => ({ os, sessions })),
+      };
+    },
+
+    async bots(query): Promise<BotsReport> {
+      const q = checkQuery(query);
+      const byPath = new Map<string, number>();
+      let views = 0;
+      for (const row of rowsIn(q)) {
+        if (row.botViews === 0) continue;
+        views += row.botViews;
+        byPath.set(row.path, (byPath.get(row.path) ?? 0) + row.botViews);
+      }
+      const topPaths = [...byPath]
+        .sort((a, b) => b[1] - a[1] || compareCodePoints(a[0], b[0]))
+        .slice(0, q.limit)
+        .map(([path, n]) => ({ path, views: n }));
+      return { views, sessions: sessionsIn(q, 'only').length, topPaths };
+    },
+
+    async aggregates(query) {
+      const q = checkQuery(query);
+      const rows = rowsIn(q)
+        .sort((a, b) => compareCodePoints(a.day, b.day) || compareCodePoints(a.path, b.path))
+        .map(copyAggregate);
+      return q.limited ? rows.slice(0, q.limit) : rows;
+    },
+  };
+}
+
+/** Counts items by key: count desc, then key ascending in code-point order with null first; first `limit`. */
+function ranked<T, K extends string | null>(
+  items: readonly T[],
+  keyOf: (item: T) => K,
+  limit: number,
+): [K, number][] {
+  const counts = new Map<K, number>();
+  for (const item of items) {
+    const key = keyOf(item);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1] || compareKeys(a[0], b[0])).slice(0, limit);
+}
+
+function checkQuery(q: ReportQuery): Query {
+  if (q === null || typeof q !== 'object') {
+    throw new AnonError('invalid_input', 'a report query must be an object', { source: 'memory' });
+  }
+  if (
+    typeof q.from !== 'string' ||
+    !DAY_PATTERN.test(q.from) ||
+    typeof q.to !== 'string' ||
+    !DAY_PATTERN.test(q.to)
+  ) {
+    throw new AnonError('invalid_input', 'from and to must be days (YYYY-MM-DD)', { source: 'memory' });
+  }
+  if (q.path !== undefined && typeof q.path !== 'string') {
+    throw new AnonError('invalid_input', 'path must be a string', { source: 'memory' });
+  }
+  const limit = q.limit ?? 100;
+  if (!(Number.isInteger(limit) && limit >= 0)) {
+    throw new AnonError('invalid_input', 'limit must be an integer ≥ 0', { source: 'memory' });
+  }
+  return {
+    from: q.from,
+    to: q.to,
+    path: q.path,
+    includeBots: q.includeBots === true,
+    limit,
+    limited: q.limit !== undefined,
+  };
+}

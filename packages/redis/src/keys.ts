@@ -1,0 +1,101 @@
+import { AnonError } from '@anon/core';
+
+/** Longest visitor key or scope accepted in a key name; core keeps both far shorter. */
+export const MAX_KEY_PART = 512;
+
+/**
+ * Where every key of the hot store lives. Visitors are spread over `buckets` shards; each shard's keys share
+ * one hash tag (`{b<n>}`), so a visitor's session, pointer, rate counter, real-time entries and expiry index
+ * sit in one Cluster slot and one Lua script can touch them all.
+ */
+export class KeyLayout {
+  readonly prefix: string;
+  readonly buckets: number;
+
+  constructor(prefix: string, buckets: number) {
+    if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+      throw new AnonError(
+        'invalid_config',
+        `prefix must be a string without "{" or "}" (got ${JSON.stringify(prefix)})`,
+        {
+          source: 'redis',
+        },
+      );
+    }
+    if (!Number.isInteger(buckets) || buckets < 1 || buckets > 16_384) {
+      throw new AnonError(
+        'invalid_config',
+        `buckets must be an integer in [1, 16384] (got ${String(buckets)})`,
+        {
+          source: 'redis',
+        },
+      );
+    }
+    this.prefix = prefix;
+    this.buckets = buckets;
+  }
+
+  /** The shard of a visitor key: FNV-1a over its UTF-16 code units, so every instance agrees. */
+  bucketOf(visitorKey: string): number {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < visitorKey.length; i++) {
+      hash ^= visitorKey.charCodeAt(i);
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    return hash % this.buckets;
+  }
+
+  /** Common start of every key of shard `bucket`: `anon:{b7}:`. */
+  base(bucket: number): string {
+    return `${this.prefix}{b${bucket}}:`;
+  }
+
+  /** Visitor pointer: visitor key → id of its live session. */
+  pointer(bucket: number, visitorKey: string): string {
+    return `${this.base(bucket)}v:${visitorKey}`;
+  }
+
+  /** Session hash. */
+  session(bucket: number, sessionId: string): string {
+    return `${this.base(bucket)}s:${sessionId}`;
+  }
+
+  /** Rate counter of one visitor for one minute. */
+  rate(bucket: number, visitorKey: string, minute: number): string {
+    return `${this.base(bucket)}r:${visitorKey}:${minute}`;
+  }
+
+  /** Expiry index: unclaimed sessions scored by `lastSeenAt`. */
+  expiry(bucket: number): string {
+    return `${this.base(bucket)}x`;
+  }
+
+  /** Lease index: claimed sessions scored by the end of their lease. */
+  lease(bucket: number): string {
+    return `${this.base(bucket)}l`;
+  }
+
+  /** Real-time set of the shard: overall (no scope) or one scope; members are visitor keys scored by view time. */
+  realtime(bucket: number, scope?: string): string {
+    return scope === undefined ? `${this.base(bucket)}rt` : `${this.base(bucket)}rt:${scope}`;
+  }
+
+  /** The salt of one 24 h period (one key per period, outside the shards). */
+  salt(period: number): string {
+    return `${this.prefix}salt:${period}`;
+  }
+}
+
+/** Rejects a visitor key or scope that is not a usable key part (never a crash later in Redis). */
+export function checkKeyPart(what: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_PART) {
+    throw new AnonError(
+      'invalid_input',
+      `${what} must be a non-empty string of at most ${MAX_KEY_PART} characters`,
+      {
+        source: 'redis',
+      },
+    );
+  }
+  return value;
+}

@@ -1,0 +1,79 @@
+import { AnonError, type HotSession } from '@anon/core';
+
+type FieldKind = 'string' | 'nullable-string' | 'number' | 'nullable-number' | 'boolean';
+
+/**
+ * Every `HotSession` field and how it is kept in the session hash. A null is an absent field; numbers are
+ * kept as JavaScript formatted them (`String(n)`), so they read back exactly; booleans are `1` / `0`.
+ */
+const FIELDS: Record<keyof HotSession, FieldKind> = {
+  id: 'string',
+  visitorKey: 'string',
+  userId: 'nullable-string',
+  startedAt: 'number',
+  startDay: 'string',
+  lastSeenAt: 'number',
+  pageViews: 'number',
+  landingPath: 'string',
+  exitPath: 'string',
+  lastViewId: 'string',
+  lastViewDay: 'string',
+  lastViewIsBot: 'boolean',
+  lastEngagedMs: 'nullable-number',
+  isBot: 'boolean',
+  referrer: 'nullable-string',
+  referrerHost: 'nullable-string',
+  utmSource: 'nullable-string',
+  utmMedium: 'nullable-string',
+  utmCampaign: 'nullable-string',
+  utmTerm: 'nullable-string',
+  utmContent: 'nullable-string',
+  device: 'string',
+  browser: 'nullable-string',
+  os: 'nullable-string',
+  country: 'nullable-string',
+  city: 'nullable-string',
+};
+
+const FIELD_NAMES = Object.keys(FIELDS) as (keyof HotSession)[];
+
+/** Flat `[field, value, …]` pairs of the non-null fields of `session`, as HSET takes them. */
+export function encodeSession(session: Partial<HotSession>): string[] {
+  const out: string[] = [];
+  for (const name of FIELD_NAMES) {
+    const value = session[name];
+    if (value === null || value === undefined) continue;
+    out.push(name, typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
+  }
+  return out;
+}
+
+/** A session hash (HGETALL as a flat array) back to a `HotSession`; fields starting with `_` are the adapter's own. */
+export function decodeSession(flat: unknown): HotSession {
+  if (!Array.isArray(flat) || flat.length % 2 !== 0) {
+    throw new AnonError('hot_store_failed', 'unexpected session hash reply from Redis', { source: 'redis' });
+  }
+  const raw = new Map<string, string>();
+  for (let i = 0; i < flat.length; i += 2) raw.set(String(flat[i]), String(flat[i + 1]));
+  const session: Record<string, unknown> = {};
+  for (const name of FIELD_NAMES) {
+    const kind = FIELDS[name];
+    const value = raw.get(name);
+    if (value === undefined) {
+      if (kind === 'nullable-string' || kind === 'nullable-number') {
+        session[name] = null;
+        continue;
+      }
+      throw new AnonError('hot_store_failed', `session hash is missing its "${name}" field`, {
+        source: 'redis',
+      });
+    }
+    session[name] =
+      kind === 'boolean'
+        ? value === '1'
+        : kind === 'number' || kind === 'nullable-number'
+          ? Number(value)
+          : value;
+  }
+  return session as unknown as HotSession;
+}
