@@ -8,7 +8,10 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@anon\/core\/memory$/, replacement: src('core/src/memory/index.ts') },
-      { find: /^@anon\/(core|testing|redis|postgres|mongo|express|koa|fastify|hono|cli)$/, replacement: src('$1/src/index.ts') },
+      {
+        find: /^@anon\/(core|testing|redis|postgres|mongo|express|koa|fastify|hono|cli)$/,
+        replacement: src('$1/src/index.ts'),
+      },
     ],
   },
   test: {

@@ -47,14 +47,25 @@ const COUNTER_MAX = 0xfff;
 export function uuidv7Ids(): Ids {
   let lastMs = -1;
   let counter = 0;
-  const random = new Uint8Array(8);
+  // Random bytes are drawn in blocks: one getRandomValues call per 512 ids, not one or two per id.
+  const pool = new Uint8Array(4096);
+  let at = pool.length;
+  const take = (n: number): number => {
+    if (at + n > pool.length) {
+      webCrypto().getRandomValues(pool);
+      at = 0;
+    }
+    const start = at;
+    at += n;
+    return start;
+  };
   return {
     next(now) {
       const ms = Number.isFinite(now) ? Math.max(0, Math.floor(now)) : 0;
       if (ms > lastMs) {
         lastMs = ms;
-        webCrypto().getRandomValues(random);
-        counter = ((random[0]! << 8) | random[1]!) & 0x7ff;
+        const i = take(2);
+        counter = ((pool[i]! << 8) | pool[i + 1]!) & 0x7ff;
       } else {
         counter++;
         if (counter > COUNTER_MAX) {
@@ -62,12 +73,12 @@ export function uuidv7Ids(): Ids {
           counter = 0;
         }
       }
-      webCrypto().getRandomValues(random);
+      const r = take(8);
       const time = lastMs.toString(16).padStart(12, '0').slice(-12);
       const randA = (0x7000 | counter).toString(16);
       // Variant bits `10` in the top of rand_b.
-      const variant = ((random[0]! & 0x3f) | 0x80).toString(16);
-      return `${time.slice(0, 8)}-${time.slice(8)}-${randA}-${variant}${HEX[random[1]!]}-${toHex(random.subarray(2))}`;
+      const variant = ((pool[r]! & 0x3f) | 0x80).toString(16);
+      return `${time.slice(0, 8)}-${time.slice(8)}-${randA}-${variant}${HEX[pool[r + 1]!]}-${toHex(pool.subarray(r + 2, r + 8))}`;
     },
   };
 }
