@@ -1,0 +1,254 @@
+import {
+  AnonError,
+  type BotsReport,
+  type CampaignRow,
+  type ConversionsReport,
+  type DailyAggregate,
+  type DevicesReport,
+  type EventBatch,
+  type FunnelStepRow,
+  type JourneyRow,
+  type Millis,
+  type PurgeResult,
+  type ReferrerRow,
+  type ReportQuery,
+  type Session,
+  type SessionsReport,
+  type Store,
+  type TopPageRow,
+  type WriteResult,
+} from '@anon/core';
+import { inTransaction, type PostgresClient, type Queryable, rowsOf } from './client.js';
+import { isRetryable, storeError } from './errors.js';
+import { type MigrateResult, migrate } from './migrate.js';
+import { Partitions } from './partitions.js';
+import { countPurge, purge } from './purge.js';
+import { checkQuery } from './report-query.js';
+import { Reports, visitorKeys } from './reports.js';
+import { SESSION_SELECT } from './rows.js';
+import { quoteSchema, ts } from './sql.js';
+import { batchDays, checkBatch, writeBatch } from './write.js';
+
+/** Options of `postgresStore`. */
+export interface PostgresStoreOptions {
+  /** Schema that holds every table (created by `migrate()`); lower-case letters, digits and `_`. @default 'anon' */
+  schema?: string;
+  /** Day partitions created ahead of the latest day written (and of today, by `migrate()`). @default 7 */
+  partitionsAhead?: number;
+  /**
+   * IANA time zone the tracker counts days in (set it to the tracker's `timeZone`): `purge` uses it for the
+   * unique-visitor cut-off day and `migrate` for "today". @default 'UTC'
+   */
+  timeZone?: string;
+  /** Run `migrate()` before the first read or write, once per store. @default true */
+  autoMigrate?: boolean;
+}
+
+/** A `Store` on Postgres or PGlite, with its schema management. */
+export interface PostgresStore extends Store {
+  /** The schema this store uses. */
+  readonly schema: string;
+  /** Apply pending migrations (safe to call twice or from many processes at once) and create today's partitions. */
+  migrate(): Promise<MigrateResult>;
+  /** Stop accepting calls once in-flight ones finish. Never ends the pool or PGlite instance you passed in. */
+  close(): Promise<void>;
+}
+
+const MAX_ATTEMPTS = 4;
+const MAX_PARTITIONS_AHEAD = 366;
+
+function checkOptions(options: PostgresStoreOptions) {
+  const schema = options.schema ?? 'anon';
+  const quoted = quoteSchema(schema);
+  const ahead = options.partitionsAhead ?? 7;
+  if (!Number.isInteger(ahead) || ahead < 0 || ahead > MAX_PARTITIONS_AHEAD) {
+    throw new AnonError(
+      'invalid_config',
+      `partitionsAhead must be an integer in 0..${MAX_PARTITIONS_AHEAD}, got ${ahead}`,
+      {
+        source: 'postgres',
+      },
+    );
+  }
+  const timeZone = options.timeZone ?? 'UTC';
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+  } catch (cause) {
+    throw new AnonError('invalid_config', `timeZone ${JSON.stringify(timeZone)} is not an IANA time zone`, {
+      source: 'postgres',
+      cause,
+    });
+  }
+  return { schema, quoted, ahead, timeZone, autoMigrate: options.autoMigrate ?? true };
+}
+
+function isMissingPartition(err: unknown): boolean {
+  return (
+    (err as { code?: unknown })?.code === '23514' && /no partition/i.test(String((err as Error).message))
+  );
+}
+
+/**
+ * The store of record on a node-postgres `Pool` or a PGlite instance. Neither driver is imported: pass the
+ * client you built. Every value reaches SQL as a bound parameter; the schema name is validated and quoted.
+ *
+ * @example
+ * const store = postgresStore(new Pool({ connectionString: process.env.DATABASE_URL }));
+ * await store.migrate();
+ */
+export function postgresStore(client: PostgresClient, options: PostgresStoreOptions = {}): PostgresStore {
+  if (client === null || typeof client !== 'object' || typeof client.query !== 'function') {
+    throw new AnonError('invalid_config', 'postgresStore needs a pg Pool or a PGlite instance', {
+      source: 'postgres',
+    });
+  }
+  const { schema, quoted, ahead, timeZone, autoMigrate } = checkOptions(options);
+  const partitions = new Partitions(client, schema, quoted, ahead);
+  const reports = new Reports(quoted);
+  const inFlight = new Set<Promise<unknown>>();
+  let closed = false;
+  let migrated: Promise<MigrateResult> | null = null;
+
+  async function doMigrate(): Promise<MigrateResult> {
+    const result = await migrate(client, schema, quoted);
+    try {
+      const [row] = await rowsOf<{ today: string }>(
+        client,
+        `SELECT to_char((now() AT TIME ZONE $1::text)::date, 'YYYY-MM-DD') AS today`,
+        [timeZone],
+      );
+      if (row) await partitions.ensure([row.today]);
+    } catch (err) {
+      throw storeError('creating partitions', err);
+    }
+    return result;
+  }
+
+  function ensureMigrated(): Promise<MigrateResult> {
+    if (!migrated) {
+      migrated = doMigrate();
+      migrated.catch(() => {
+        migrated = null;
+      });
+    }
+    return migrated;
+  }
+
+  /** Run one store call: refuse after close, migrate first if asked, map every driver error. */
+  function run<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    if (closed)
+      return Promise.reject(
+        new AnonError('closed', `${action}: the store is closed`, { source: 'postgres' }),
+      );
+    const task = (async () => {
+      try {
+        if (autoMigrate) await ensureMigrated();
+        return await fn();
+      } catch (err) {
+        throw storeError(action, err);
+      }
+    })();
+    inFlight.add(task);
+    task.then(
+      () => inFlight.delete(task),
+      () => inFlight.delete(task),
+    );
+    return task;
+  }
+
+  const read = <T>(action: string, fn: (db: Queryable) => Promise<T>) => run(action, () => fn(client));
+
+  return {
+    schema,
+
+    migrate() {
+      if (closed)
+        return Promise.reject(
+          new AnonError('closed', 'migrate: the store is closed', { source: 'postgres' }),
+        );
+      migrated = doMigrate();
+      migrated.catch(() => {
+        migrated = null;
+      });
+      return migrated;
+    },
+
+    write(batch: EventBatch): Promise<WriteResult> {
+      return run('write', async () => {
+        checkBatch(batch);
+        const days = batchDays(batch);
+        await partitions.ensure(days);
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await inTransaction(client, (q) => writeBatch(q, quoted, batch));
+          } catch (err) {
+            if (attempt >= MAX_ATTEMPTS) throw err;
+            if (isMissingPartition(err)) {
+              // Another process dropped a partition this store still had cached: look again and recreate.
+              partitions.forget(days);
+              await partitions.ensure(days);
+            } else if (!isRetryable(err)) {
+              throw err;
+            }
+          }
+        }
+      });
+    },
+
+    visitorSessions(keys: string[], since: Millis, until: Millis): Promise<Session[]> {
+      return read('visitorSessions', async (db) => {
+        const list = visitorKeys(keys);
+        if (list.length === 0) return [];
+        return rowsOf<Session>(
+          db,
+          `SELECT ${SESSION_SELECT} FROM ${quoted}.sessions s
+           WHERE s.visitor_key = ANY($1::text[]) AND s.started_at BETWEEN ${ts('$2::float8')} AND ${ts('$3::float8')}
+           ORDER BY s.started_at, s.id COLLATE "C"`,
+          [list, since, until],
+        );
+      });
+    },
+
+    purge(before: Millis, purgeOptions: { dryRun?: boolean } = {}): Promise<PurgeResult> {
+      return run('purge', async () => {
+        if (typeof before !== 'number' || !Number.isFinite(before)) {
+          throw new AnonError('invalid_input', `purge() needs a finite time, got ${String(before)}`, {
+            source: 'postgres',
+          });
+        }
+        if (purgeOptions?.dryRun === true) return countPurge(client, quoted, before);
+        try {
+          return await inTransaction(client, (q) => purge(q, schema, quoted, before, timeZone));
+        } finally {
+          // Whatever happened, cached partitions may be gone now: look them up again on the next write.
+          partitions.forget();
+        }
+      });
+    },
+
+    topPages: (q: ReportQuery): Promise<TopPageRow[]> =>
+      read('topPages', (db) => reports.topPages(db, checkQuery(q))),
+    sessions: (q: ReportQuery): Promise<SessionsReport> =>
+      read('sessions', (db) => reports.sessions(db, checkQuery(q))),
+    conversions: (q: ReportQuery): Promise<ConversionsReport> =>
+      read('conversions', (db) => reports.conversions(db, checkQuery(q))),
+    funnel: (q: ReportQuery, steps: string[]): Promise<FunnelStepRow[]> =>
+      read('funnel', (db) => reports.funnel(db, checkQuery(q), steps)),
+    journeys: (q: ReportQuery & { maxSteps?: number }): Promise<JourneyRow[]> =>
+      read('journeys', (db) => reports.journeys(db, checkQuery(q), q.maxSteps ?? 5)),
+    referrers: (q: ReportQuery): Promise<ReferrerRow[]> =>
+      read('referrers', (db) => reports.referrers(db, checkQuery(q))),
+    campaigns: (q: ReportQuery): Promise<CampaignRow[]> =>
+      read('campaigns', (db) => reports.campaigns(db, checkQuery(q))),
+    devices: (q: ReportQuery): Promise<DevicesReport> =>
+      read('devices', (db) => reports.devices(db, checkQuery(q))),
+    bots: (q: ReportQuery): Promise<BotsReport> => read('bots', (db) => reports.bots(db, checkQuery(q))),
+    aggregates: (q: ReportQuery): Promise<DailyAggregate[]> =>
+      read('aggregates', (db) => reports.aggregates(db, checkQuery(q))),
+
+    async close(): Promise<void> {
+      closed = true;
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
