@@ -6,6 +6,7 @@ export interface ConnectFlags {
   pgUrl?: string | undefined;
   mongoUrl?: string | undefined;
   redisUrl?: string | undefined;
+  redisPrefix?: string | undefined;
   schema?: string | undefined;
 }
 
@@ -27,6 +28,7 @@ export function resolveFlags(flags: ConnectFlags, env: NodeJS.ProcessEnv): Conne
     pgUrl: flags.pgUrl ?? (flags.pglite ? undefined : env.ANON_PG_URL),
     mongoUrl: flags.mongoUrl ?? env.ANON_MONGO_URL,
     redisUrl: flags.redisUrl ?? env.ANON_REDIS_URL,
+    redisPrefix: flags.redisPrefix ?? env.ANON_REDIS_PREFIX,
     schema: flags.schema ?? env.ANON_PG_SCHEMA,
   };
 }
@@ -39,7 +41,7 @@ export async function connect(flags: ConnectFlags, opts: { needRedis?: boolean }
   try {
     const base = await openStore(flags, closers);
     let redis: Connection['redis'] = null;
-    if (flags.redisUrl) redis = await openRedis(flags.redisUrl, closers);
+    if (flags.redisUrl) redis = await openRedis(flags.redisUrl, flags.redisPrefix ?? 'anon:', closers);
     else if (opts.needRedis) {
       throw new UsageError(
         'this command needs Redis: set ANON_REDIS_URL or pass --redis-url redis://host:6379',
@@ -98,14 +100,16 @@ async function openStore(flags: ConnectFlags, closers: (() => Promise<unknown>)[
   throw new UsageError('no store configured: set ANON_PG_URL or ANON_MONGO_URL, or pass --pglite DIR');
 }
 
-async function openRedis(url: string, closers: (() => Promise<unknown>)[]) {
+async function openRedis(url: string, prefix: string, closers: (() => Promise<unknown>)[]) {
   const { Redis } = await import('ioredis');
   const { redisHotStore, redisStreamQueue } = await import('@anon/redis');
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5_000 });
   client.on('error', () => undefined);
   closers.push(async () => client.disconnect());
   await reach(`Redis at ${redact(url)}`, () => client.connect());
-  return { hot: redisHotStore(client), queue: redisStreamQueue(client), where: `Redis ${redact(url)}` };
+  const queue = redisStreamQueue(client, { stream: `${prefix}events` });
+  closers.push(() => queue.close());
+  return { hot: redisHotStore(client, { prefix }), queue, where: `Redis ${redact(url)}` };
 }
 
 /** A failure to connect, said plainly (exit code 1, no stack trace). */

@@ -18,7 +18,13 @@ export function parseDuration(text: string, flag: string): number {
 
 /** Parse a `YYYY-MM-DD` day. */
 export function parseDay(text: string, flag: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(`${text}T00:00:00Z`))) {
+  const at = Date.parse(`${text}T00:00:00Z`);
+  // Date.parse rolls 2026-11-31 over to December: a real day reads back unchanged.
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(text) ||
+    Number.isNaN(at) ||
+    new Date(at).toISOString().slice(0, 10) !== text
+  ) {
     throw new UsageError(`${flag} takes a day as YYYY-MM-DD (got "${text}")`);
   }
   return text;
