@@ -185,4 +185,17 @@ describe('stories', () => {
       { device: 'mobile', sessions: 1 },
     ]);
   });
+
+  it('a sign-up still converts when the app excludes its home page from tracking', async () => {
+    const { tracker, clock, store } = memoryRig({ excludePaths: ['/'] });
+    const reader = { ua: IPHONE, ip: '198.51.100.24' };
+    tracker.track(navigation('/posts/7', { ...reader, route: '/posts/:id' }));
+    clock.advance(MIN);
+    await tracker.identify(navigation('/signup', { ...reader, method: 'POST' }), 'user-7', 'signup');
+    clock.advance(40 * MIN);
+    await tracker.sweep();
+    await tracker.flush();
+    const report = await store.conversions(ALL);
+    expect(report.conversions.map((c) => [c.userId, c.pagesBefore])).toEqual([['user-7', 1]]);
+  });
 });

@@ -406,7 +406,11 @@ export function redisStreamQueue(redis: RedisClient, options: RedisStreamQueueOp
         throw new AnonError('invalid_input', 'consume needs a handler function', { source: 'redis' });
       }
       // Blocking reads get their own connection: on the shared one they would hold up every other command.
-      const connection: RedisClient = isCluster(redis) ? redis.duplicate() : redis.duplicate();
+      // It queues commands until it is ready, even when the app's client fails fast (enableOfflineQueue: false),
+      // so the first read does not fail while the new connection is still opening.
+      const connection: RedisClient = isCluster(redis)
+        ? redis.duplicate([], { enableOfflineQueue: true })
+        : redis.duplicate({ enableOfflineQueue: true });
       connection.on('error', () => {
         // Reported through failed reads (throttled); an unhandled 'error' event would crash the process.
       });

@@ -1,5 +1,5 @@
 import { parseBeacon } from '../beacon.js';
-import { LIMITS } from '../config.js';
+import { LIMITS, type TrackerConfig } from '../config.js';
 import { dayOf } from '../day.js';
 import { consoleLogger, systemClock, uuidv7Ids, webCryptoHasher } from '../defaults.js';
 import { AnonError } from '../errors.js';
@@ -138,9 +138,11 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
   }
 
   /** The visitor's identity for a request that is not itself a page view (identify, engagement beacons). */
+  // Identity of a POST (identify, beacon) comes from a synthetic `GET /`; exclusions must not apply to it.
+  const identityConfig: TrackerConfig = { ...config, excludePaths: [] };
   function identityOf(req: RequestInfo): NormalizedRequest | null {
     if (optedOut(req)) return null;
-    const result = normalize(syntheticNavigation(req, '/', undefined), config, ua);
+    const result = normalize(syntheticNavigation(req, '/', undefined), identityConfig, ua);
     return result.track && result.request.privacy === 'full' ? result.request : null;
   }
 

@@ -1,0 +1,204 @@
+import {
+  applyMetric,
+  applyView,
+  type Conversion,
+  type DailyAggregate,
+  type EventBatch,
+  emptyAggregate,
+  type Millis,
+  type PageMetric,
+  type PageView,
+  type PurgeResult,
+  type Session,
+  type Store,
+  type WriteResult,
+} from '@anon/core';
+import { checkBatch } from './check-batch.js';
+import { mergeSession, sessionChanged } from './merge-session.js';
+import { invalidInput } from './query.js';
+import { createReports } from './reports.js';
+import { createTables, type Tables } from './tables.js';
+
+/** Separator of composite keys: a character no day, path or visitor key contains. */
+const SEP = '\u0000';
+
+/**
+ * A complete anon `Store` over plain arrays (see `Tables`), written from scratch as the guide to writing
+ * your own: swap the arrays for your database's tables and keep the same rules. It passes `storeContract`
+ * from `@anon/testing`, which is how you know a store is right.
+ *
+ * Each `write` is validated whole, then applied synchronously — nothing else runs in between, which is this
+ * store's transaction. A database-backed store does the same inside one transaction.
+ *
+ * @example
+ * const tables = createTables();
+ * const tracker = createTracker({ store: arrayStore(tables) });
+ */
+export function arrayStore(tables: Tables = createTables()): Store {
+  // Indexes over the arrays: ids seen, and the mutable rows by key. Built from the tables so a store can be
+  // opened over tables loaded from a file.
+  const batchIds = new Set(tables.batches);
+  const viewIds = new Set(tables.pageViews.map((v) => v.id));
+  const metricIds = new Set(tables.metrics.map(metricKey));
+  const conversionIds = new Set(tables.conversions.map((c) => c.id));
+  const uniqueKeys = new Set(tables.uniques.map((u) => [u.day, u.path, u.visitorKey].join(SEP)));
+  const sessions = new Map(tables.sessions.map((s) => [s.id, s]));
+  const aggregates = new Map(tables.aggregates.map((row) => [row.day + SEP + row.path, row]));
+
+  function aggregateRow(day: string, path: string): DailyAggregate {
+    const key = day + SEP + path;
+    let row = aggregates.get(key);
+    if (row === undefined) {
+      row = emptyAggregate(day, path);
+      aggregates.set(key, row);
+      tables.aggregates.push(row);
+    }
+    return row;
+  }
+
+  /** Inserts a page view if its id is new; only a new view touches its aggregate row. */
+  function writeView(incoming: PageView): number {
+    if (viewIds.has(incoming.id)) return 0;
+    const view = structuredClone(incoming);
+    viewIds.add(view.id);
+    tables.pageViews.push(view);
+    let newVisitor = false;
+    if (!view.isBot && view.visitorKey !== null) {
+      const key = [view.day, view.path, view.visitorKey].join(SEP);
+      newVisitor = !uniqueKeys.has(key);
+      if (newVisitor) {
+        uniqueKeys.add(key);
+        tables.uniques.push({ day: view.day, path: view.path, visitorKey: view.visitorKey });
+      }
+    }
+    applyView(aggregateRow(view.day, view.path), view, newVisitor);
+    return 1;
+  }
+
+  /** Inserts a metric if `(viewId, metric)` is new (first write wins); bot metrics aggregate nowhere. */
+  function writeMetric(incoming: PageMetric): number {
+    const key = metricKey(incoming);
+    if (metricIds.has(key)) return 0;
+    const metric = structuredClone(incoming);
+    metricIds.add(key);
+    tables.metrics.push(metric);
+    if (!metric.isBot) applyMetric(aggregateRow(metric.day, metric.path), metric);
+    return 1;
+  }
+
+  /** Upserts a session summary with the monotonic merge; counts when it is new or changed a field. */
+  function writeSession(incoming: Session): number {
+    const stored = sessions.get(incoming.id);
+    if (stored === undefined) {
+      const session = { ...structuredClone(incoming), durationMs: incoming.lastSeenAt - incoming.startedAt };
+      sessions.set(session.id, session);
+      tables.sessions.push(session);
+      return 1;
+    }
+    const merged = mergeSession(stored, incoming);
+    if (!sessionChanged(stored, merged)) return 0;
+    // In place: the same object is in `tables.sessions` and in the index.
+    Object.assign(stored, merged);
+    return 1;
+  }
+
+  /** Inserts a conversion once, and marks the linked sessions that no other conversion marked yet. */
+  function writeConversion(incoming: Conversion): number {
+    if (conversionIds.has(incoming.id)) return 0;
+    const conversion = structuredClone(incoming);
+    conversionIds.add(conversion.id);
+    tables.conversions.push(conversion);
+    for (const id of conversion.sessionIds) {
+      const session = sessions.get(id);
+      if (session !== undefined && session.convertedUserId === null) {
+        session.convertedUserId = conversion.userId;
+        session.convertedAt = conversion.at;
+      }
+    }
+    return 1;
+  }
+
+  /** What `purge(before)` removes, computed without touching anything (so a dry run is the same code). */
+  function purgePlan(before: Millis) {
+    const linked = new Set(tables.conversions.flatMap((c) => c.sessionIds));
+    const goneSessions = new Set(
+      tables.sessions
+        .filter(
+          (s) => s.startedAt < before && s.userId === null && s.convertedUserId === null && !linked.has(s.id),
+        )
+        .map((s) => s.id),
+    );
+    const viewGone = (v: PageView) => (v.sessionId === null ? v.at < before : goneSessions.has(v.sessionId));
+    const goneViews = new Set(tables.pageViews.filter(viewGone).map((v) => v.id));
+    const metricGone = (m: PageMetric) =>
+      goneViews.has(m.viewId) || (m.sessionId === null ? m.at < before : goneSessions.has(m.sessionId));
+    return { goneSessions, goneViews, metricGone, viewGone };
+  }
+
+  const store: Store = {
+    async write(batch: EventBatch): Promise<WriteResult> {
+      checkBatch(batch);
+      if (batchIds.has(batch.id)) return { applied: false, written: 0 };
+      let written = 0;
+      for (const event of batch.events) {
+        if (event.type === 'pageview') written += writeView(event.view);
+        else if (event.type === 'metric') written += writeMetric(event.metric);
+        else if (event.type === 'session') written += writeSession(event.session);
+        else if (event.type === 'conversion') written += writeConversion(event.conversion);
+      }
+      batchIds.add(batch.id);
+      tables.batches.push(batch.id);
+      return { applied: true, written };
+    },
+
+    async visitorSessions(visitorKeys: string[], since: Millis, until: Millis): Promise<Session[]> {
+      if (!Array.isArray(visitorKeys) || visitorKeys.some((k) => typeof k !== 'string')) {
+        throw invalidInput('visitorSessions() needs an array of visitor keys');
+      }
+      if (!Number.isFinite(since) || !Number.isFinite(until)) {
+        throw invalidInput('visitorSessions() needs finite since and until times');
+      }
+      const keys = new Set(visitorKeys);
+      return tables.sessions
+        .filter((s) => keys.has(s.visitorKey) && s.startedAt >= since && s.startedAt <= until)
+        .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .map((s) => structuredClone(s));
+    },
+
+    async purge(before: Millis, options: { dryRun?: boolean } = {}): Promise<PurgeResult> {
+      if (typeof before !== 'number' || !Number.isFinite(before)) {
+        throw invalidInput(`purge() needs a finite time, got ${String(before)}`);
+      }
+      const plan = purgePlan(before);
+      const goneMetrics = tables.metrics.filter(plan.metricGone);
+      const result = {
+        sessions: plan.goneSessions.size,
+        pageViews: plan.goneViews.size,
+        metrics: goneMetrics.length,
+      };
+      if (options?.dryRun === true) return result;
+
+      tables.sessions = tables.sessions.filter((s) => !plan.goneSessions.has(s.id));
+      tables.pageViews = tables.pageViews.filter((v) => !plan.goneViews.has(v.id));
+      tables.metrics = tables.metrics.filter((m) => !plan.metricGone(m));
+      for (const id of plan.goneSessions) sessions.delete(id);
+      for (const id of plan.goneViews) viewIds.delete(id);
+      for (const m of goneMetrics) metricIds.delete(metricKey(m));
+      // Unique-visitor entries are only needed while their day can still receive views.
+      const cutoff = new Date(before).toISOString().slice(0, 10);
+      tables.uniques = tables.uniques.filter((u) => {
+        if (u.day >= cutoff) return true;
+        uniqueKeys.delete([u.day, u.path, u.visitorKey].join(SEP));
+        return false;
+      });
+      return result;
+    },
+
+    ...createReports(tables),
+  };
+  return store;
+}
+
+function metricKey(metric: Pick<PageMetric, 'viewId' | 'metric'>): string {
+  return `${metric.viewId}:${metric.metric}`;
+}

@@ -1,0 +1,272 @@
+import {
+  type DailyAggregate,
+  matchPath,
+  type PageView,
+  type Session,
+  type Store,
+  type TopPageRow,
+} from '@anon/core';
+import { compareLists, compareText, countByKey } from './order.js';
+import { type CheckedQuery, checkQuery, inRange, invalidInput, pathMatches } from './query.js';
+import type { Tables } from './tables.js';
+
+type Reports = Pick<
+  Store,
+  | 'topPages'
+  | 'sessions'
+  | 'conversions'
+  | 'funnel'
+  | 'journeys'
+  | 'referrers'
+  | 'campaigns'
+  | 'devices'
+  | 'bots'
+  | 'aggregates'
+>;
+
+/**
+ * Every report of the `Store` port, by plain loops over the tables (docs/semantics.md, "Reports"). Page counts
+ * come from the aggregate rows (they outlive purged page views); everything per session from the sessions.
+ */
+export function createReports(tables: Tables): Reports {
+  /** Aggregate rows in range whose path matches. */
+  const rowsIn = (q: CheckedQuery): DailyAggregate[] =>
+    tables.aggregates.filter((row) => inRange(row.day, q) && pathMatches(row.path, q));
+
+  /** Sessions whose first day is in range and whose landing page matches; bots only when asked. */
+  const sessionsIn = (q: CheckedQuery, includeBots = q.includeBots): Session[] =>
+    tables.sessions.filter(
+      (s) => inRange(s.day, q) && pathMatches(s.landingPath, q) && (includeBots || !s.isBot),
+    );
+
+  /** The stored page views of each session, in session order. */
+  const viewsBySession = (): Map<string, PageView[]> => {
+    const bySession = new Map<string, PageView[]>();
+    for (const view of tables.pageViews) {
+      if (view.sessionId === null) continue;
+      const list = bySession.get(view.sessionId) ?? [];
+      list.push(view);
+      bySession.set(view.sessionId, list);
+    }
+    for (const list of bySession.values()) list.sort((a, b) => a.seq - b.seq);
+    return bySession;
+  };
+
+  const convertedSessionIds = (): Set<string> => new Set(tables.conversions.flatMap((c) => c.sessionIds));
+
+  return {
+    async topPages(query) {
+      const q = checkQuery(query);
+      const byPath = new Map<string, TopPageRow & { time: [number, number]; scroll: [number, number] }>();
+      for (const row of rowsIn(q)) {
+        let top = byPath.get(row.path);
+        if (top === undefined) {
+          top = {
+            path: row.path,
+            views: 0,
+            uniqueVisitors: 0,
+            authenticatedViews: 0,
+            anonymousViews: 0,
+            avgTimeOnPageMs: null,
+            avgScrollDepth: null,
+            time: [0, 0],
+            scroll: [0, 0],
+          };
+          byPath.set(row.path, top);
+        }
+        top.views += row.views + (q.includeBots ? row.botViews : 0);
+        // Visitor keys do not link across days, by design: the range's uniques are the sum of daily uniques.
+        top.uniqueVisitors += row.uniqueVisitors;
+        top.authenticatedViews += row.authenticatedViews;
+        top.anonymousViews += row.anonymousViews;
+        top.time[0] += row.timeOnPageSumMs;
+        top.time[1] += row.timeOnPageCount;
+        top.scroll[0] += row.scrollDepthSum;
+        top.scroll[1] += row.scrollDepthCount;
+      }
+      return [...byPath.values()]
+        .filter((top) => top.views > 0)
+        .sort((a, b) => b.views - a.views || compareText(a.path, b.path))
+        .slice(0, q.limit)
+        .map(({ time, scroll, ...top }) => ({
+          ...top,
+          avgTimeOnPageMs: time[1] === 0 ? null : time[0] / time[1],
+          avgScrollDepth: scroll[1] === 0 ? null : scroll[0] / scroll[1],
+        }));
+    },
+
+    async sessions(query) {
+      const found = sessionsIn(checkQuery(query));
+      const n = found.length;
+      const authenticated = found.filter((s) => s.userId !== null).length;
+      const pageViews = found.reduce((sum, s) => sum + s.pageViews, 0);
+      const bounces = found.filter((s) => s.pageViews === 1).length;
+      const duration = found.reduce((sum, s) => sum + s.durationMs, 0);
+      return {
+        sessions: n,
+        authenticatedSessions: authenticated,
+        anonymousSessions: n - authenticated,
+        pageViews,
+        bounces,
+        avgDurationMs: n === 0 ? null : duration / n,
+        pagesPerSession: n === 0 ? null : pageViews / n,
+        bounceRate: n === 0 ? null : bounces / n,
+      };
+    },
+
+    async conversions(query) {
+      const q = checkQuery(query);
+      const found = tables.conversions
+        .filter((c) => inRange(c.day, q))
+        .filter(
+          (c) => q.path === null || (c.firstTouch !== null && matchPath(q.path, c.firstTouch.landingPath)),
+        )
+        .sort((a, b) => a.at - b.at || compareText(a.id, b.id));
+      const converted = new Set(found.flatMap((c) => c.sessionIds));
+      const linked = convertedSessionIds();
+      // The denominator: sessions that began anonymous (no user id, or one obtained by converting).
+      const visitorSessions = sessionsIn(q).filter((s) => s.userId === null || linked.has(s.id)).length;
+      return {
+        signups: found.length,
+        visitorSessions,
+        convertedSessions: converted.size,
+        conversionRate: visitorSessions === 0 ? null : converted.size / visitorSessions,
+        conversions: found.slice(0, q.limit).map((c) => structuredClone(c)),
+        byLandingPage: countByKey(
+          found.flatMap((c) => (c.firstTouch === null ? [] : [c.firstTouch.landingPath])),
+          q.limit,
+        ).map(([path, conversions]) => ({ path, conversions })),
+        byReferrer: countByKey(
+          found.map((c) => c.firstTouch?.referrerHost ?? null),
+          q.limit,
+        ).map(([referrerHost, conversions]) => ({ referrerHost, conversions })),
+      };
+    },
+
+    async funnel(query, steps) {
+      const q = checkQuery(query);
+      if (!Array.isArray(steps) || steps.some((step) => typeof step !== 'string')) {
+        throw invalidInput('funnel steps must be an array of path patterns');
+      }
+      const views = viewsBySession();
+      const reached = steps.map(() => 0);
+      for (const session of sessionsIn(q)) {
+        // Steps must appear in order, not necessarily one right after the other.
+        let next = 0;
+        for (const view of views.get(session.id) ?? []) {
+          if (next < steps.length && matchPath(steps[next] as string, view.path)) next += 1;
+        }
+        for (let k = 0; k < next; k++) reached[k] = (reached[k] as number) + 1;
+      }
+      return steps.map((step, k) => ({ step, sessions: reached[k] as number }));
+    },
+
+    async journeys(query) {
+      const q = checkQuery(query);
+      const maxSteps = query.maxSteps ?? 5;
+      if (!Number.isInteger(maxSteps) || maxSteps < 1) throw invalidInput('maxSteps must be an integer ≥ 1');
+      const views = viewsBySession();
+      const converted = convertedSessionIds();
+      const groups = new Map<string, { steps: string[]; sessions: number }>();
+      for (const session of sessionsIn(q)) {
+        const list = views.get(session.id);
+        if (list === undefined) continue;
+        const steps: string[] = [];
+        for (const view of list) if (steps[steps.length - 1] !== view.path) steps.push(view.path);
+        const journey = steps.slice(0, maxSteps);
+        if (converted.has(session.id)) journey.push('(signup)');
+        const key = JSON.stringify(journey);
+        const group = groups.get(key) ?? { steps: journey, sessions: 0 };
+        group.sessions += 1;
+        groups.set(key, group);
+      }
+      return [...groups.values()]
+        .sort((a, b) => b.sessions - a.sessions || compareLists(a.steps, b.steps))
+        .slice(0, q.limit);
+    },
+
+    async referrers(query) {
+      const q = checkQuery(query);
+      return countByKey(
+        sessionsIn(q).map((s) => s.referrerHost),
+        q.limit,
+      ).map(([referrerHost, sessions]) => ({ referrerHost, sessions }));
+    },
+
+    async campaigns(query) {
+      const q = checkQuery(query);
+      const groups = new Map<
+        string,
+        { utm: [string | null, string | null, string | null]; sessions: number }
+      >();
+      for (const s of sessionsIn(q)) {
+        if (s.utmSource === null && s.utmMedium === null && s.utmCampaign === null) continue;
+        const utm: [string | null, string | null, string | null] = [s.utmSource, s.utmMedium, s.utmCampaign];
+        const key = JSON.stringify(utm);
+        const group = groups.get(key) ?? { utm, sessions: 0 };
+        group.sessions += 1;
+        groups.set(key, group);
+      }
+      return [...groups.values()]
+        .sort(
+          (a, b) =>
+            b.sessions - a.sessions ||
+            compareText(a.utm[0], b.utm[0]) ||
+            compareText(a.utm[1], b.utm[1]) ||
+            compareText(a.utm[2], b.utm[2]),
+        )
+        .slice(0, q.limit)
+        .map(({ utm, sessions }) => ({
+          utmSource: utm[0],
+          utmMedium: utm[1],
+          utmCampaign: utm[2],
+          sessions,
+        }));
+    },
+
+    async devices(query) {
+      const q = checkQuery(query);
+      const found = sessionsIn(q);
+      return {
+        devices: countByKey(
+          found.map((s) => s.device),
+          q.limit,
+        ).map(([device, sessions]) => ({ device, sessions })),
+        browsers: countByKey(
+          found.map((s) => s.browser),
+          q.limit,
+        ).map(([browser, sessions]) => ({ browser, sessions })),
+        os: countByKey(
+          found.map((s) => s.os),
+          q.limit,
+        ).map(([os, sessions]) => ({ os, sessions })),
+      };
+    },
+
+    async bots(query) {
+      const q = checkQuery(query);
+      const byPath = new Map<string, number>();
+      let views = 0;
+      for (const row of rowsIn(q)) {
+        views += row.botViews;
+        if (row.botViews > 0) byPath.set(row.path, (byPath.get(row.path) ?? 0) + row.botViews);
+      }
+      return {
+        views,
+        sessions: sessionsIn(q, true).filter((s) => s.isBot).length,
+        topPaths: [...byPath]
+          .sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]))
+          .slice(0, q.limit)
+          .map(([path, pathViews]) => ({ path, views: pathViews })),
+      };
+    },
+
+    async aggregates(query) {
+      const q = checkQuery(query);
+      const rows = rowsIn(q)
+        .sort((a, b) => compareText(a.day, b.day) || compareText(a.path, b.path))
+        .map((row) => ({ ...row }));
+      return q.limitGiven ? rows.slice(0, q.limit) : rows;
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import { type StoreProbe, storeContract } from '@anon/testing';
+import { arrayStore } from '../src/array-store.js';
+import { compareText } from '../src/order.js';
+import { createTables, type Tables } from '../src/tables.js';
+
+/**
+ * Reads the tables directly — the "database" — never through the store, so a store that reports what it
+ * never stored cannot pass. Copies, so a later write cannot change a snapshot the suite already took.
+ */
+function arrayProbe(tables: Tables): StoreProbe {
+  return {
+    pageViewIds: async () => tables.pageViews.map((v) => v.id),
+    metricIds: async () => tables.metrics.map((m) => `${m.viewId}:${m.metric}`),
+    session: async (id) => structuredClone(tables.sessions.find((s) => s.id === id) ?? null),
+    aggregates: async () =>
+      structuredClone(tables.aggregates).sort(
+        (a, b) => compareText(a.day, b.day) || compareText(a.path, b.path),
+      ),
+    conversionIds: async () => tables.conversions.map((c) => c.id),
+  };
+}
+
+storeContract('array store (examples/custom-store)', async () => {
+  const tables = createTables();
+  return { store: arrayStore(tables), probe: arrayProbe(tables), cleanup: async () => {} };
+});
