@@ -198,4 +198,20 @@ describe('stories', () => {
     const report = await store.conversions(ALL);
     expect(report.conversions.map((c) => [c.userId, c.pagesBefore])).toEqual([['user-7', 1]]);
   });
+
+  it("a beacon sent just before the visitor's next page still counts for the page it measured", async () => {
+    const { tracker, clock, store } = memoryRig();
+    const reader = { ua: IPHONE, ip: '198.51.100.25' };
+    const first = tracker.track(navigation('/posts/1', { ...reader, route: '/posts/:id' }));
+    clock.advance(MIN);
+    // No await between the beacon and the next view: the engine must apply them in the order they came.
+    tracker.beacon(
+      { t: 'e', v: first.viewId, ms: 50_000, sd: 80 },
+      navigation('/_anon/e', { ...reader, method: 'POST' }),
+    );
+    tracker.track(navigation('/about', reader));
+    await tracker.flush();
+    const pages = await store.topPages(ALL);
+    expect(pages.find((p) => p.path === '/posts/:id')?.avgScrollDepth).toBe(80);
+  });
 });

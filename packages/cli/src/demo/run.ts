@@ -113,6 +113,7 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
       );
     }
     simNow = req.at;
+    const seen = decided(tracker);
     try {
       const res = await fetch(base + req.path, {
         method: req.method,
@@ -125,6 +126,9 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
       if (viewId && req.engage) {
         pendingBeacon.set(req.visitor, { viewId, ...req.engage, headers: req.headers });
       }
+      // The binding tracks on the response's 'finish', which can come a moment after the body reached us:
+      // wait for it, so the next request (a beacon for this view) finds the view recorded. Same seed, same report.
+      for (let i = 0; i < 1_000 && decided(tracker) === seen; i++) await new Promise((r) => setImmediate(r));
     } catch {
       failures++;
     }
@@ -180,6 +184,12 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
   await tracker.close();
   await db.close();
   return stats.failures + failures === 0 ? 0 : 1;
+}
+
+/** Requests the tracker has decided on (tracked or not). */
+function decided(tracker: { stats(): { tracked: number; skipped: number } }): number {
+  const s = tracker.stats();
+  return s.tracked + s.skipped;
 }
 
 async function post(url: string, body: unknown, headers: Record<string, string>): Promise<void> {

@@ -5,7 +5,7 @@ import { consoleLogger, systemClock, uuidv7Ids, webCryptoHasher } from '../defau
 import { AnonError } from '../errors.js';
 import { memoryHotStore, memoryQueue } from '../memory/index.js';
 import { createUaParser, type NormalizedRequest, normalize } from '../normalize/index.js';
-import type { Consumer, HotStore, Queue, SessionRules, ViewDraft } from '../ports.js';
+import type { Consumer, EngageResult, HotStore, Queue, SessionRules, ViewDraft } from '../ports.js';
 import { sessionSummary } from '../sessionize.js';
 import type { AnonEvent, IdentifyKind, Millis, RequestInfo } from '../types.js';
 import type { BeaconResult, Tracker, TrackerOptions, TrackerStats, TrackResult } from './api.js';
@@ -357,11 +357,25 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
       interactions: number | null;
     },
     now: Millis,
-    before: Promise<unknown>,
   ): Promise<void> {
-    await before;
-    const keys = await visitorKeysOf(keyDeps, req, n, now);
-    let view = await hot.engage(keys.current, beacon.viewId, beacon.engagedMs, now);
+    // Engagement takes its turn among page views as a view does: issued after every view tracked before the
+    // beacon, and before any view tracked after it — otherwise that later view could reach the hot store first,
+    // and the beacon would find its view no longer the last one and be lost.
+    const previousIssued = issued;
+    let release = (): void => undefined;
+    issued = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let keys: VisitorKeys;
+    let pending: Promise<EngageResult | null>;
+    try {
+      keys = await visitorKeysOf(keyDeps, req, n, now);
+      await previousIssued;
+      pending = hot.engage(keys.current, beacon.viewId, beacon.engagedMs, now);
+    } finally {
+      release();
+    }
+    let view = await pending;
     // Right after a rotation the session may still sit under yesterday's key until its next page view.
     if (view === null && keys.previous !== null) {
       view = await hot.engage(keys.previous, beacon.viewId, beacon.engagedMs, now);
@@ -385,8 +399,7 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
       const n = identityOf(req);
       if (n !== null) {
         const now = clock.now();
-        const before = settled();
-        if (background(() => engage(req, n, parsed, now, before)) === null) counts.dropped += 1;
+        if (background(() => engage(req, n, parsed, now)) === null) counts.dropped += 1;
       }
       return { ok: true, status: 204 };
     } catch (error) {
