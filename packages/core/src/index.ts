@@ -11,7 +11,9 @@ export { createTracker, DEFAULT_SWEEP_INTERVAL_MS, MAX_IN_FLIGHT } from './engin
 export * from './errors.js';
 export * from './identity.js';
 export * from './match-path.js';
+export { compareCodePoints, compareKeyLists, compareKeys } from './memory/code-point-order.js';
 export * from './normalize/index.js';
 export * from './ports.js';
+export * from './read-body.js';
 export * from './sessionize.js';
 export * from './types.js';

@@ -1,6 +1,11 @@
-import { BEACON_MAX_BYTES, type IdentifyKind, type RequestInfo, type Tracker } from '@anon/core';
+import {
+  BEACON_MAX_BYTES,
+  type IdentifyKind,
+  type RequestInfo,
+  readNodeBody,
+  type Tracker,
+} from '@anon/core';
 import type { Request, RequestHandler, Response } from 'express';
-import { readBody } from './read-body.js';
 
 /** What the middleware adds to every request as `req.anon`. */
 export interface AnonHandle {
@@ -76,7 +81,7 @@ async function serveBeacon(tracker: Tracker, req: Request, res: Response, info: 
   try {
     // A body parser registered before us has consumed the stream; take what it parsed.
     const consumed = (req as unknown as { _body?: boolean })._body === true || req.readableEnded;
-    const body = consumed ? req.body : await readBody(req, BEACON_MAX_BYTES);
+    const body = consumed ? req.body : await readNodeBody(req, BEACON_MAX_BYTES);
     status = body === null ? 413 : tracker.beacon(body, info).status;
   } catch {
     // A failing tracker is the server's problem, not the browser's: never a 5xx.

@@ -1,6 +1,11 @@
-import { BEACON_MAX_BYTES, type IdentifyKind, type RequestInfo, type Tracker } from '@anon/core';
+import {
+  BEACON_MAX_BYTES,
+  type IdentifyKind,
+  type RequestInfo,
+  readNodeBody,
+  type Tracker,
+} from '@anon/core';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { readBody } from './read-body.js';
 
 /** What the plugin adds to every request as `request.anon`. */
 export interface AnonHandle {
@@ -78,7 +83,7 @@ export function anonFastify(tracker: Tracker, options: AnonFastifyOptions = {}):
       onRequest: async (request, reply) => {
         let status = 204;
         try {
-          const body = await readBody(request.raw, BEACON_MAX_BYTES);
+          const body = await readNodeBody(request.raw, BEACON_MAX_BYTES);
           status =
             body === null ? 413 : tracker.beacon(body, requestInfo(request, reply, options, null)).status;
         } catch {

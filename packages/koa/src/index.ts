@@ -1,6 +1,11 @@
-import { BEACON_MAX_BYTES, type IdentifyKind, type RequestInfo, type Tracker } from '@anon/core';
+import {
+  BEACON_MAX_BYTES,
+  type IdentifyKind,
+  type RequestInfo,
+  readNodeBody,
+  type Tracker,
+} from '@anon/core';
 import type { Context, Middleware } from 'koa';
-import { readBody } from './read-body.js';
 
 /** What the middleware adds to every request as `ctx.state.anon`. */
 export interface AnonHandle {
@@ -47,7 +52,7 @@ export function anonKoa(tracker: Tracker, options: AnonKoaOptions = {}): Middlew
     if (ctx.method === 'POST' && ctx.path === beaconPath) {
       let status = 204;
       try {
-        const body = await readBody(ctx.req, BEACON_MAX_BYTES);
+        const body = await readNodeBody(ctx.req, BEACON_MAX_BYTES);
         status = body === null ? 413 : tracker.beacon(body, requestInfo(ctx, options, null)).status;
       } catch {
         // A failing tracker is the server's problem, not the browser's: never a 5xx.

@@ -1,5 +1,5 @@
 import type { EventBatch, Millis, Session, Store } from '@anon/core';
-import { compareCodePoints } from './code-point-order.js';
+import { compareCodePoints } from '@anon/core';
 import { type CollectionKey, collectionNames, openCollections } from './collections.js';
 import type { MongoDbLike } from './db-like.js';
 import { mongoError, wrapDriverError } from './errors.js';

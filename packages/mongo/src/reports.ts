@@ -13,8 +13,7 @@ import type {
   Store,
   TopPageRow,
 } from '@anon/core';
-import { matchPath } from '@anon/core';
-import { compareCodePoints, compareKeyLists, compareKeys } from './code-point-order.js';
+import { compareCodePoints, compareKeyLists, compareKeys, matchPath } from '@anon/core';
 import type { CollectionKey, Collections } from './collections.js';
 import type { MongoDocument } from './db-like.js';
 import { mongoError } from './errors.js';
