@@ -20,7 +20,7 @@ import {
   statsPage,
   USER_COOKIE,
   welcomePage,
-} from './site.js';
+} from '../../site.js';
 import { createTables, type Tables } from './tables.js';
 
 /** Where the example listens and what it stores into. */

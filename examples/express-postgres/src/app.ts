@@ -17,7 +17,7 @@ import {
   statsPage,
   USER_COOKIE,
   welcomePage,
-} from './site.js';
+} from '../../site.js';
 
 /** Where the example connects and listens. */
 export interface StartOptions {

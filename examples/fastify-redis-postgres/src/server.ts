@@ -14,7 +14,7 @@ import {
   statsPage,
   USER_COOKIE,
   welcomePage,
-} from './site.js';
+} from '../../site.js';
 
 /** The running app instance. */
 export interface RunningServer {

@@ -15,7 +15,7 @@ import {
   statsPage,
   USER_COOKIE,
   welcomePage,
-} from './site.js';
+} from '../../site.js';
 
 /** Where the example keeps its data and listens. */
 export interface StartOptions {

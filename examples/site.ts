@@ -1,4 +1,5 @@
 import type { SessionsReport, TopPageRow } from '@anon/core';
+// Shared by every example: the pages are the same so that each example differs only in how it wires anon.
 
 // The demo site: a few pages as plain HTML strings (no template engine, so the example shows anon and nothing
 // else), the browser beacon, and a demo sign-up that remembers the user in a cookie of the app's own.
