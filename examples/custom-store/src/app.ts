@@ -10,7 +10,6 @@ import {
   type Store,
   type Tracker,
 } from '@anon/core';
-import { arrayStore } from './array-store.js';
 import {
   demoUser,
   homePage,
@@ -21,6 +20,7 @@ import {
   USER_COOKIE,
   welcomePage,
 } from '../../site.js';
+import { arrayStore } from './array-store.js';
 import { createTables, type Tables } from './tables.js';
 
 /** Where the example listens and what it stores into. */

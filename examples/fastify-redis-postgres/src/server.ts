@@ -3,8 +3,6 @@ import { anonFastify } from '@anon/fastify';
 import { type PostgresStore, postgresStore } from '@anon/postgres';
 import { redisHotStore, redisStreamQueue } from '@anon/redis';
 import Fastify from 'fastify';
-import { type Settings, TRACKER_OPTIONS } from './config.js';
-import { connectRedis, postgresPool } from './connections.js';
 import {
   demoUser,
   homePage,
@@ -15,6 +13,8 @@ import {
   USER_COOKIE,
   welcomePage,
 } from '../../site.js';
+import { type Settings, TRACKER_OPTIONS } from './config.js';
+import { connectRedis, postgresPool } from './connections.js';
 
 /** The running app instance. */
 export interface RunningServer {
