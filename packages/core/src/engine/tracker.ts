@@ -15,7 +15,7 @@ import { resolveConfig } from './resolve-config.js';
 import { createSaltCache } from './salt-cache.js';
 import { createSweeper } from './sweeper.js';
 import { syntheticNavigation } from './synthetic-request.js';
-import { type VisitorKeyDeps, type VisitorKeys, visitorKeysOf } from './visitor-keys.js';
+import { createKeyCache, type VisitorKeyDeps, type VisitorKeys, visitorKeysOf } from './visitor-keys.js';
 import { createWorkerHandler } from './worker.js';
 
 /** Page views being recorded at once; past this the request path drops and counts instead of queueing work. */
@@ -62,6 +62,7 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     site: config.site,
     sessionTimeoutMs: config.sessionTimeoutMs,
     visitorId: options.visitorId,
+    cache: createKeyCache(),
   };
   const counts = { tracked: 0, skipped: 0, bots: 0, dropped: 0, written: 0, finalized: 0, conversions: 0 };
   const inFlight = new Set<Promise<void>>();

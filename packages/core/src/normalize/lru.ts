@@ -26,6 +26,11 @@ export class Lru<K, V> {
     return old;
   }
 
+  delete(key: K): void {
+    this.#young.delete(key);
+    this.#old.delete(key);
+  }
+
   set(key: K, value: V): void {
     if (this.#generation === 0) return;
     if (this.#young.has(key)) this.#young.set(key, value);
