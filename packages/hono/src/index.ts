@@ -101,10 +101,12 @@ function requestInfo(
   viewId: string | null,
   options: AnonHonoOptions,
 ): RequestInfo {
+  // On @hono/node-server, read Node's own request: `c.req.raw` would build a full Fetch Request per view.
+  const incoming = nodeIncoming(c);
   return {
-    method: c.req.method,
-    url: c.req.url,
-    headers: c.req.raw.headers,
+    method: incoming?.method ?? c.req.method,
+    url: incoming?.url ?? c.req.url,
+    headers: incoming?.headers ?? c.req.raw.headers,
     ip: hook(options.getIp ?? nodeSocketIp, c),
     status,
     route,
@@ -125,6 +127,22 @@ function nodeOutgoing(c: Context): NodeOutgoing | null {
   const outgoing = (c.env as { outgoing?: Partial<NodeOutgoing> } | undefined)?.outgoing;
   return typeof outgoing?.once === 'function' && typeof outgoing.statusCode === 'number'
     ? (outgoing as NodeOutgoing)
+    : null;
+}
+
+/** The Node `IncomingMessage` `@hono/node-server` passes as `c.env.incoming`, seen structurally. */
+interface NodeIncoming {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+function nodeIncoming(c: Context): NodeIncoming | null {
+  const incoming = (c.env as { incoming?: Partial<NodeIncoming> } | undefined)?.incoming;
+  return typeof incoming?.url === 'string' &&
+    typeof incoming.method === 'string' &&
+    typeof incoming.headers === 'object'
+    ? (incoming as NodeIncoming)
     : null;
 }
 
