@@ -5,6 +5,7 @@ import { createServer, type Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ViewDraft } from '@anon/core';
+import { fixtureView } from '@anon/testing';
 import { Cluster, Redis } from 'ioredis';
 
 export const REDIS_URL = process.env.ANON_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -93,36 +94,15 @@ function escapeGlob(text: string): string {
 export const T0 = Date.UTC(2026, 0, 15, 12);
 export const MINUTE = 60_000;
 
-/** A page view draft with realistic defaults. */
+/** A page view draft with realistic defaults: @anon/testing's fixture view, before a session places it. */
 export function view(at: number, overrides: Partial<ViewDraft> = {}): ViewDraft {
-  const day = new Date(at).toISOString().slice(0, 10);
-  return {
-    id: `v-${at}-${randomBytes(3).toString('hex')}`,
-    userId: null,
-    authenticated: false,
-    at,
-    day,
-    path: '/',
-    url: '/',
-    pageType: null,
-    scope: null,
-    ip: null,
-    isBot: false,
-    botReasons: [],
-    referrer: null,
-    referrerHost: null,
-    utmSource: null,
-    utmMedium: null,
-    utmCampaign: null,
-    utmTerm: null,
-    utmContent: null,
-    device: 'desktop',
-    browser: 'Firefox',
-    os: 'Linux',
-    country: null,
-    city: null,
-    ...overrides,
-  };
+  const {
+    sessionId: _session,
+    seq: _seq,
+    visitorKey: _visitor,
+    ...draft
+  } = fixtureView({ at, ...overrides });
+  return draft;
 }
 
 export const RULES = Object.freeze({
