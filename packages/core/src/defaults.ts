@@ -154,3 +154,36 @@ export function consoleLogger(perMinute = 10): Logger {
     error: (msg, data) => write('error', msg, data),
   };
 }
+
+/** The slice of Node's `crypto` module the default hasher uses. */
+interface NodeCrypto {
+  createHmac(algorithm: 'sha256', key: string): { update(data: string): { digest(encoding: 'hex'): string } };
+}
+
+/**
+ * Node's `crypto` module when this runtime has it, found at run time (`process.getBuiltinModule`, Node ≥ 20.16,
+ * Bun, Deno) so that core still imports no `node:` module and runs unchanged on edge runtimes.
+ */
+function nodeCrypto(): NodeCrypto | null {
+  try {
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const mod = proc?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined;
+    return typeof mod?.createHmac === 'function' ? mod : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The default hasher: Web Crypto's HMAC-SHA-256, plus a synchronous `hmacSync` through Node's `crypto` where
+ * the runtime has it (about twice as cheap per key, and no promise per key). Both give the same hex digest.
+ */
+export function defaultHasher(): Hasher {
+  const web = webCryptoHasher();
+  const node = nodeCrypto();
+  if (node === null) return web;
+  return {
+    hmac: web.hmac,
+    hmacSync: (key, message) => node.createHmac('sha256', key).update(message).digest('hex'),
+  };
+}

@@ -3,11 +3,16 @@ import type { Hasher } from './ports.js';
 export const DAY_MS = 86_400_000;
 
 /** Hex characters kept from the HMAC: 128 bits, ample against collisions between visitors of one day. */
-const KEY_HEX = 32;
+export const KEY_HEX = 32;
 
 /** The 24 h salt period of `now` (`floor(now / DAY_MS)`): the salt rotates when this changes. */
 export function saltPeriod(now: number): number {
   return Math.floor(now / DAY_MS);
+}
+
+/** What a visitor key's HMAC signs: `site|ip|userAgent`. */
+export function visitorKeyMessage(site: string, ip: string, userAgent: string): string {
+  return `${site}|${ip}|${userAgent}`;
 }
 
 /**
@@ -21,7 +26,7 @@ export async function visitorKey(
   ip: string,
   userAgent: string,
 ): Promise<string> {
-  const mac = await hasher.hmac(salt, `${site}|${ip}|${userAgent}`);
+  const mac = await hasher.hmac(salt, visitorKeyMessage(site, ip, userAgent));
   return mac.slice(0, KEY_HEX);
 }
 

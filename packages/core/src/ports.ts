@@ -100,6 +100,14 @@ export interface HotStore {
   salt(now: Millis): Promise<SaltPair>;
   /** Continue or start the visitor's session with this view, atomically. */
   recordPageView(input: RecordInput, rules: SessionRules): Promise<SessionStep>;
+  /**
+   * The batch form of `recordPageView`: each view is applied atomically and in the order given, exactly as
+   * `recordPageView` would apply it called once per view in that order; the steps come back in the same
+   * order. Inputs are checked before any is applied: one invalid input rejects the call and applies nothing.
+   * A transport failure rejects the call; views already applied by then stay applied (as with a lost reply
+   * to `recordPageView`). The engine sends every page view through this method, one call per batch.
+   */
+  recordPageViews(inputs: readonly RecordInput[], rules: SessionRules): Promise<SessionStep[]>;
   /** Record the beacon's engaged time if `viewId` is still the session's last view; null otherwise. */
   engage(
     visitorKey: string,
@@ -201,6 +209,11 @@ export interface Ids {
 /** HMAC-SHA-256 of `message` under `key`, hex-encoded. */
 export interface Hasher {
   hmac(key: string, message: string): Promise<string>;
+  /**
+   * The same HMAC, synchronously, where the runtime has one (Node's `crypto.createHmac`). The engine hashes a
+   * whole batch of visitors in one loop with it, and falls back to `hmac` when it is absent.
+   */
+  hmacSync?(key: string, message: string): string;
 }
 
 export interface Logger {

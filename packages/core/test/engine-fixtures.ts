@@ -182,6 +182,7 @@ export function failingHotStore(): HotStore {
   return {
     salt: down,
     recordPageView: down,
+    recordPageViews: down,
     engage: down,
     identify: down,
     activeVisitors: down,

@@ -273,9 +273,9 @@ describe('track()', () => {
     const inner = memoryHotStore();
     const slow: HotStore = {
       ...inner,
-      recordPageView: async (input, rules): Promise<SessionStep> => {
+      recordPageViews: async (inputs, rules): Promise<SessionStep[]> => {
         await gate;
-        return inner.recordPageView(input, rules);
+        return inner.recordPageViews(inputs, rules);
       },
     };
     const { tracker } = memoryRig({ hot: slow, ids: countingIds('v') });

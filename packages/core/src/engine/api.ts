@@ -26,6 +26,11 @@ export interface TrackerOptions extends Partial<TrackerConfig> {
   hasher?: Hasher;
   /** Where failures are reported (rate-limited per message). @default consoleLogger() */
   logger?: Logger;
+  /**
+   * Log (as a warning) the first request not tracked for each reason, e.g. `not-html` for a `curl` that
+   * accepts any type: to see why a request you expected is missing. @default false
+   */
+  debug?: boolean;
   /** Country and city from the IP, before the IP is dropped. @default none (country and city stay null) */
   geo?: GeoResolver;
 }
@@ -59,9 +64,11 @@ export interface TrackerStats {
   tracked: number;
   /** Requests `track()` decided not to count (normalize verdict or opt-out). */
   skipped: number;
+  /** `skipped`, by reason (`not-html`, `excluded`, `dnt`, `opt-out`, …); a reason never seen is absent. */
+  skippedBy: Partial<Record<TrackSkipReason, number>>;
   /** Page views recorded as bots (user agent, headless, or rate). */
   bots: number;
-  /** Page views dropped because too many were in flight, plus events the queue dropped. */
+  /** Page views dropped because too many were waiting for their batch, plus events the queue dropped. */
   dropped: number;
   /** Failures caught and logged (hot store, store, hooks, bad input); none ever reached a request. */
   failures: number;

@@ -1,15 +1,47 @@
-import type { EngageResult, PreviousView, SessionStep, ViewDraft } from '../ports.js';
+import type { NormalizedRequest } from '../normalize/index.js';
+import type { EngageResult, PreviousView, SessionStep } from '../ports.js';
 import { sessionSummary } from '../sessionize.js';
-import type { AnonEvent, BotReason, HotSession, PageMetric, PageView } from '../types.js';
+import type { AnonEvent, HotSession, Millis, PageMetric, PageView } from '../types.js';
 
-/** The page view of an aggregate-only request (DNT / Sec-GPC): no session, no visitor, no user, no IP. */
-export function aggregateOnlyView(draft: ViewDraft): PageView {
+/**
+ * The page view of a normalized request, in the one object that becomes the stored event: built once per
+ * view and completed in place (`stepEvents`, `unsessionedView`) once the hot store has answered, instead of
+ * spread from a draft per step. An aggregate-only request (DNT / Sec-GPC) keeps whether it was authenticated,
+ * but no user id, IP or place.
+ */
+export function pageViewOf(
+  n: NormalizedRequest,
+  id: string,
+  at: Millis,
+  day: string,
+  place: { country: string | null; city: string | null },
+): PageView {
+  const full = n.privacy === 'full';
   return {
-    ...draft,
-    userId: null,
-    ip: null,
-    country: null,
-    city: null,
+    id,
+    userId: full ? n.userId : null,
+    authenticated: n.userId !== null,
+    at,
+    day,
+    path: n.path,
+    url: n.url,
+    pageType: n.pageType,
+    scope: n.scope,
+    ip: full ? n.ip : null,
+    isBot: n.bot.isBot,
+    botReasons: n.bot.reasons,
+    referrer: n.referrer,
+    referrerHost: n.referrerHost,
+    utmSource: n.utmSource,
+    utmMedium: n.utmMedium,
+    utmCampaign: n.utmCampaign,
+    utmTerm: n.utmTerm,
+    utmContent: n.utmContent,
+    device: n.device,
+    browser: n.browser,
+    os: n.os,
+    country: full ? place.country : null,
+    city: full ? place.city : null,
     sessionId: null,
     visitorKey: null,
     seq: 0,
@@ -17,32 +49,29 @@ export function aggregateOnlyView(draft: ViewDraft): PageView {
 }
 
 /** A page view the hot store could not place in a session: kept, with no session. */
-export function unsessionedView(draft: ViewDraft, visitorKey: string | null): PageView {
-  return { ...draft, sessionId: null, visitorKey, seq: 0 };
+export function unsessionedView(view: PageView, visitorKey: string | null): PageView {
+  view.visitorKey = visitorKey;
+  return view;
 }
 
 /**
- * Everything one recorded page view emits, in one list: the view, the time on page its arrival measured for
- * the previous view, the session summary on the persistence cadence, and the finalization of a session it
- * ended.
+ * Everything one recorded page view emits, appended to `events`: the view (completed in place), the time on
+ * page its arrival measured for the previous view, the session summary on the persistence cadence, and the
+ * finalization of a session it ended.
  */
 export function stepEvents(
-  draft: ViewDraft,
+  events: AnonEvent[],
+  view: PageView,
   visitorKey: string,
   step: SessionStep,
   rateFlagged: boolean,
-): AnonEvent[] {
-  const botReasons: BotReason[] =
-    rateFlagged && !draft.botReasons.includes('rate') ? [...draft.botReasons, 'rate'] : draft.botReasons;
-  const view: PageView = {
-    ...draft,
-    sessionId: step.session.id,
-    visitorKey,
-    seq: step.seq,
-    isBot: step.isBot,
-    botReasons,
-  };
-  const events: AnonEvent[] = [{ type: 'pageview', id: view.id, view }];
+): void {
+  if (rateFlagged && !view.botReasons.includes('rate')) view.botReasons = [...view.botReasons, 'rate'];
+  view.sessionId = step.session.id;
+  view.visitorKey = visitorKey;
+  view.seq = step.seq;
+  view.isBot = step.isBot;
+  events.push({ type: 'pageview', id: view.id, view });
   if (step.previousView !== null) events.push(timeOnPageEvent(step.previousView, step.session.id));
   if (step.persist) {
     events.push({
@@ -51,8 +80,7 @@ export function stepEvents(
       session: sessionSummary(step.session, false),
     });
   }
-  if (step.ended !== null) events.push(...finalizationEvents(step.ended));
-  return events;
+  if (step.ended !== null) for (const event of finalizationEvents(step.ended)) events.push(event);
 }
 
 function timeOnPageEvent(previous: PreviousView, sessionId: string): AnonEvent {

@@ -1,25 +1,37 @@
 import { parseBeacon } from '../beacon.js';
 import { LIMITS, type TrackerConfig } from '../config.js';
-import { dayOf } from '../day.js';
-import { consoleLogger, systemClock, uuidv7Ids, webCryptoHasher } from '../defaults.js';
+import { consoleLogger, defaultHasher, systemClock, uuidv7Ids } from '../defaults.js';
 import { AnonError } from '../errors.js';
 import { memoryHotStore, memoryQueue } from '../memory/index.js';
-import { createUaParser, type NormalizedRequest, normalize } from '../normalize/index.js';
-import type { Consumer, EngageResult, HotStore, Queue, SessionRules, ViewDraft } from '../ports.js';
-import { sessionSummary } from '../sessionize.js';
-import type { AnonEvent, IdentifyKind, Millis, RequestInfo } from '../types.js';
-import type { BeaconResult, Tracker, TrackerOptions, TrackerStats, TrackResult } from './api.js';
-import { aggregateOnlyView, engagementEvents, stepEvents, unsessionedView } from './events.js';
+import { createUaParser, type NormalizedRequest, normalize, screen } from '../normalize/index.js';
+import type { Consumer, HotStore, Queue, SessionRules } from '../ports.js';
+import type { AnonEvent, IdentifyKind, RequestInfo } from '../types.js';
+import type {
+  BeaconResult,
+  Tracker,
+  TrackerOptions,
+  TrackerStats,
+  TrackResult,
+  TrackSkipReason,
+} from './api.js';
+import { createBatcher } from './batcher.js';
 import { createFailureLog } from './failure-log.js';
+import { createRecorder, type Item } from './record.js';
 import { resolveConfig } from './resolve-config.js';
 import { createSaltCache } from './salt-cache.js';
 import { createSweeper } from './sweeper.js';
 import { syntheticNavigation } from './synthetic-request.js';
-import { createKeyCache, type VisitorKeyDeps, type VisitorKeys, visitorKeysOf } from './visitor-keys.js';
+import { createKeyCache, type VisitorKeyDeps } from './visitor-keys.js';
 import { createWorkerHandler } from './worker.js';
 
 /** Page views being recorded at once; past this the request path drops and counts instead of queueing work. */
 export const MAX_IN_FLIGHT = 10_000;
+
+/** A batch of page views starts at most this long after its first view was tracked. */
+export const BATCH_DELAY_MS = 10;
+
+/** A batch starts at once when this many views wait, and holds no more: one hot-store call each. */
+export const BATCH_MAX = 512;
 
 /** Default sweep interval. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 30_000;
@@ -46,7 +58,7 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
   const queue: Queue = options.queue ?? memoryQueue();
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? uuidv7Ids();
-  const hasher = options.hasher ?? webCryptoHasher();
+  const hasher = options.hasher ?? defaultHasher();
   const logger = options.logger ?? consoleLogger();
   const ua = createUaParser(config.uaCacheSize);
   const rules: SessionRules = {
@@ -65,11 +77,38 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     cache: createKeyCache(),
   };
   const counts = { tracked: 0, skipped: 0, bots: 0, dropped: 0, written: 0, finalized: 0, conversions: 0 };
-  const inFlight = new Set<Promise<void>>();
-  /** Resolves once the latest tracked view has been handed to the hot store (see `recordView`). */
-  let issued: Promise<void> = Promise.resolve();
+  const skippedBy: Partial<Record<TrackSkipReason, number>> = {};
   let closed = false;
   let closing: Promise<void> | null = null;
+
+  function enqueue(events: AnonEvent[]): void {
+    try {
+      queue.enqueue(events);
+    } catch (error) {
+      // The contract says enqueue never throws; a custom queue that does must still not reach the request.
+      counts.dropped += events.length;
+      failures.report('queue_failed', 'the queue threw on enqueue; events dropped', error);
+    }
+  }
+
+  const pipeline = createBatcher<Item>({
+    handle: createRecorder({
+      config,
+      rules,
+      hot,
+      ids,
+      ua,
+      geo: options.geo,
+      keys: keyDeps,
+      failures,
+      enqueue,
+      counts,
+    }),
+    onError: (error) => failures.report('hot_store_failed', 'background tracking work failed', error),
+    delayMs: BATCH_DELAY_MS,
+    maxBatch: BATCH_MAX,
+    maxPending: MAX_IN_FLIGHT,
+  });
 
   const sweeper = createSweeper({
     hot,
@@ -77,8 +116,8 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     clock,
     rules,
     intervalMs: sweepEvery,
-    // A snapshot, so steady traffic cannot hold a sweep back; background tasks never reject.
-    settle: () => settled(),
+    // A snapshot, so steady traffic cannot hold a sweep back; the pipeline never rejects.
+    settle: () => pipeline.settled(),
     onFinalized: (n) => {
       counts.finalized += n;
     },
@@ -105,26 +144,23 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     });
   }
 
-  /**
-   * What was accepted so far, to await before work that must see it: identify and engagement read the
-   * session the visitor's earlier page views (maybe still being recorded) built. A snapshot, never rejecting.
-   */
-  function settled(): Promise<unknown> {
-    return inFlight.size === 0 ? Promise.resolve() : Promise.all([...inFlight]);
-  }
-
-  /** Runs `task` in the background, bounded; null when over the bound (the caller counts the drop). */
-  function background(task: () => Promise<void>): Promise<void> | null {
-    if (inFlight.size >= MAX_IN_FLIGHT) return null;
-    const promise: Promise<void> = task()
-      .catch((error: unknown) =>
-        failures.report('hot_store_failed', 'background tracking work failed', error),
-      )
-      .finally(() => {
-        inFlight.delete(promise);
-      });
-    inFlight.add(promise);
-    return promise;
+  function skipped(reason: TrackSkipReason): TrackResult {
+    counts.skipped += 1;
+    const before = skippedBy[reason] ?? 0;
+    skippedBy[reason] = before + 1;
+    if (before === 0 && options.debug === true) {
+      try {
+        logger.warn(
+          `[anon] [core] first request not tracked for reason "${reason}" (debug: logged once per reason)`,
+          {
+            reason,
+          },
+        );
+      } catch {
+        // A logger that throws must not reach the request.
+      }
+    }
+    return { tracked: false, reason };
   }
 
   function optedOut(req: RequestInfo): boolean {
@@ -147,178 +183,33 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     return result.track && result.request.privacy === 'full' ? result.request : null;
   }
 
-  function enqueue(events: AnonEvent[]): void {
-    try {
-      queue.enqueue(events);
-    } catch (error) {
-      // The contract says enqueue never throws; a custom queue that does must still not reach the request.
-      counts.dropped += events.length;
-      failures.report('queue_failed', 'the queue threw on enqueue; events dropped', error);
-    }
+  function overloaded(): void {
+    counts.dropped += 1;
+    failures.report('queue_full', `more than ${MAX_IN_FLIGHT} page views in flight; dropped`);
   }
 
-  function draftOf(n: NormalizedRequest, id: string, at: Millis): ViewDraft {
-    let country = n.country;
-    let city = n.city;
-    if (options.geo !== undefined && n.privacy === 'full' && n.rawIp !== '') {
-      try {
-        const place = options.geo.lookup(n.rawIp);
-        if (place !== null) {
-          country =
-            place.country === null ? null : String(place.country).slice(0, LIMITS.country).toUpperCase();
-          city = place.city === null ? null : String(place.city).slice(0, LIMITS.city);
-        }
-      } catch (error) {
-        failures.report('invalid_input', 'the geo resolver threw; country and city left empty', error);
-      }
-    }
-    return {
-      id,
-      userId: n.userId,
-      authenticated: n.userId !== null,
-      at,
-      day: dayOf(at, config.timeZone),
-      path: n.path,
-      url: n.url,
-      pageType: n.pageType,
-      scope: n.scope,
-      ip: n.ip,
-      isBot: n.bot.isBot,
-      botReasons: [...n.bot.reasons],
-      referrer: n.referrer,
-      referrerHost: n.referrerHost,
-      utmSource: n.utmSource,
-      utmMedium: n.utmMedium,
-      utmCampaign: n.utmCampaign,
-      utmTerm: n.utmTerm,
-      utmContent: n.utmContent,
-      device: n.device,
-      browser: n.browser,
-      os: n.os,
-      country,
-      city,
-    };
-  }
-
-  async function recordView(req: RequestInfo, n: NormalizedRequest, draft: ViewDraft): Promise<void> {
-    if (n.privacy === 'aggregate') {
-      const view = aggregateOnlyView(draft);
-      if (view.isBot) counts.bots += 1;
-      enqueue([{ type: 'pageview', id: view.id, view }]);
-      return;
-    }
-    let keys: VisitorKeys | null = null;
-    let events: AnonEvent[];
-    // Views reach the hot store in the order they were tracked: hashing is asynchronous and may finish out
-    // of order, and two quick views of one visitor recorded backwards would swap its landing page. Each view
-    // waits for the previous one to be *issued* (not answered), so the hot store is never called serially.
-    const previousIssued = issued;
-    let release = (): void => undefined;
-    issued = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    try {
-      const keysReady = visitorKeysOf(keyDeps, req, n, draft.at);
-      // Awaited just below; this only keeps a rejection while we wait our turn from being reported unhandled.
-      keysReady.catch(() => undefined);
-      await previousIssued;
-      keys = await keysReady;
-      const scopes = [`page:${draft.path}`];
-      if (draft.scope !== null) scopes.push(draft.scope);
-      const pending = hot.recordPageView(
-        {
-          visitorKey: keys.current,
-          previousVisitorKey: keys.continuation,
-          view: draft,
-          newSessionId: ids.next(draft.at),
-          scopes,
-        },
-        rules,
-      );
-      release();
-      const step = await pending;
-      events = stepEvents(draft, keys.current, step, step.viewsThisMinute > rules.botMaxViewsPerMinute);
-      if (step.isBot) counts.bots += 1;
-      if (step.ended !== null) counts.finalized += 1;
-    } catch (error) {
-      // No view is lost to a hot store outage: it is stored without a session (and without a visitor key
-      // if even the salt could not be read).
-      failures.report(
-        'hot_store_failed',
-        'recording a page view in the hot store failed; kept without a session',
-        error,
-      );
-      const view = unsessionedView(draft, keys?.current ?? null);
-      if (view.isBot) counts.bots += 1;
-      events = [{ type: 'pageview', id: view.id, view }];
-    } finally {
-      release();
-    }
-    enqueue(events);
-  }
-
+  /**
+   * The request path: the cheap decisions and a capture of the request, pushed to the batch pipeline. No
+   * promise, no hashing, no parsing of the user agent here: that is the batch's work.
+   */
   function track(req: RequestInfo): TrackResult {
     try {
       if (closed) return { tracked: false, reason: 'closed' };
-      if (optedOut(req)) {
-        counts.skipped += 1;
-        return { tracked: false, reason: 'opt-out' };
-      }
-      const result = normalize(req, config, ua);
-      if (!result.track) {
-        counts.skipped += 1;
-        return { tracked: false, reason: result.reason };
-      }
-      const now = clock.now();
-      const viewId = typeof req.viewId === 'string' && VIEW_ID.test(req.viewId) ? req.viewId : ids.next(now);
-      const draft = draftOf(result.request, viewId, now);
-      if (background(() => recordView(req, result.request, draft)) === null) {
-        counts.dropped += 1;
-        failures.report('queue_full', `more than ${MAX_IN_FLIGHT} page views in flight; page view dropped`);
+      if (optedOut(req)) return skipped('opt-out');
+      const screened = screen(req, config);
+      if (typeof screened === 'string') return skipped(screened);
+      const at = clock.now();
+      const id = typeof req.viewId === 'string' && VIEW_ID.test(req.viewId) ? req.viewId : ids.next(at);
+      if (!pipeline.push({ kind: 'view', req, screened, at, id })) {
+        overloaded();
         return { tracked: false, reason: 'overloaded' };
       }
       counts.tracked += 1;
-      return { tracked: true, viewId };
+      return { tracked: true, viewId: id };
     } catch (error) {
       failures.report('invalid_input', 'track() failed; the request was not tracked', error);
       return { tracked: false, reason: 'error' };
     }
-  }
-
-  async function linkVisitor(
-    req: RequestInfo,
-    n: NormalizedRequest,
-    userId: string,
-    kind: IdentifyKind,
-    now: Millis,
-    before: Promise<unknown>,
-  ): Promise<void> {
-    await before;
-    const keys = await visitorKeysOf(keyDeps, req, n, now);
-    let live = await hot.identify(keys.current, userId, now);
-    if (live === null && keys.previous !== null) live = await hot.identify(keys.previous, userId, now);
-    const summary = live === null ? null : sessionSummary(live, false);
-    // The live session keeps the key it started under, which may be yesterday's: match on every key we know.
-    const visitorKeys = [...new Set([keys.current, keys.previous, summary?.visitorKey])].filter(
-      (key): key is string => typeof key === 'string',
-    );
-    const events: AnonEvent[] = [];
-    if (summary !== null)
-      events.push({ type: 'session', id: `${summary.id}:${kind}:${userId}`, session: summary });
-    events.push({
-      type: 'identify',
-      id: `${kind}:${userId}:${keys.current}`,
-      identify: {
-        userId,
-        kind,
-        at: now,
-        day: dayOf(now, config.timeZone),
-        visitorKeys,
-        since: now - config.conversionWindowMs,
-        live: summary,
-      },
-    });
-    enqueue(events);
   }
 
   function identify(req: RequestInfo, userId: string, kind: IdentifyKind): Promise<void> {
@@ -332,58 +223,28 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
         failures.report('invalid_input', "identify() kind must be 'signup' or 'login'; ignored");
         return Promise.resolve();
       }
-      const n = identityOf(req);
-      if (n === null) return Promise.resolve();
-      const now = clock.now();
-      const before = settled();
-      const task = background(() => linkVisitor(req, n, userId.slice(0, LIMITS.userId), kind, now, before));
-      if (task === null) {
-        counts.dropped += 1;
-        return Promise.resolve();
-      }
-      return task;
+      const identity = identityOf(req);
+      if (identity === null) return Promise.resolve();
+      const at = clock.now();
+      return new Promise<void>((done) => {
+        const item: Item = {
+          kind: 'identify',
+          req,
+          identity,
+          userId: userId.slice(0, LIMITS.userId),
+          how: kind,
+          at,
+          done,
+        };
+        if (!pipeline.push(item)) {
+          counts.dropped += 1;
+          done();
+        }
+      });
     } catch (error) {
       failures.report('invalid_input', 'identify() failed', error);
       return Promise.resolve();
     }
-  }
-
-  async function engage(
-    req: RequestInfo,
-    n: NormalizedRequest,
-    beacon: {
-      viewId: string;
-      engagedMs: number | null;
-      scrollDepth: number | null;
-      interactions: number | null;
-    },
-    now: Millis,
-  ): Promise<void> {
-    // Engagement takes its turn among page views as a view does: issued after every view tracked before the
-    // beacon, and before any view tracked after it — otherwise that later view could reach the hot store first,
-    // and the beacon would find its view no longer the last one and be lost.
-    const previousIssued = issued;
-    let release = (): void => undefined;
-    issued = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let keys: VisitorKeys;
-    let pending: Promise<EngageResult | null>;
-    try {
-      keys = await visitorKeysOf(keyDeps, req, n, now);
-      await previousIssued;
-      pending = hot.engage(keys.current, beacon.viewId, beacon.engagedMs, now);
-    } finally {
-      release();
-    }
-    let view = await pending;
-    // Right after a rotation the session may still sit under yesterday's key until its next page view.
-    if (view === null && keys.previous !== null) {
-      view = await hot.engage(keys.previous, beacon.viewId, beacon.engagedMs, now);
-    }
-    if (view === null) return;
-    const events = engagementEvents(beacon.viewId, view, beacon.scrollDepth, beacon.interactions);
-    if (events.length > 0) enqueue(events);
   }
 
   function beacon(body: unknown, req: RequestInfo): BeaconResult {
@@ -397,10 +258,19 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
         track(syntheticNavigation(req, parsed.url, parsed.referrer));
         return { ok: true, status: 204 };
       }
-      const n = identityOf(req);
-      if (n !== null) {
-        const now = clock.now();
-        if (background(() => engage(req, n, parsed, now)) === null) counts.dropped += 1;
+      const identity = identityOf(req);
+      if (identity !== null) {
+        const item: Item = {
+          kind: 'engage',
+          req,
+          identity,
+          viewId: parsed.viewId,
+          engagedMs: parsed.engagedMs,
+          scrollDepth: parsed.scrollDepth,
+          interactions: parsed.interactions,
+          at: clock.now(),
+        };
+        if (!pipeline.push(item)) counts.dropped += 1;
       }
       return { ok: true, status: 204 };
     } catch (error) {
@@ -410,8 +280,8 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
   }
 
   async function flush(): Promise<void> {
-    // Recording a view can start no new work, but identify/beacon calls may land while we wait: loop.
-    while (inFlight.size > 0) await Promise.all([...inFlight]);
+    // Identify and beacon calls may land while we wait: loop until the pipeline is empty.
+    while (pipeline.pending() > 0) await pipeline.settled();
     await queue.flush();
   }
 
@@ -474,6 +344,7 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
       return {
         tracked: counts.tracked,
         skipped: counts.skipped,
+        skippedBy: { ...skippedBy },
         bots: counts.bots,
         dropped: counts.dropped + safeCount(() => queue.dropped()),
         failures: failures.count(),

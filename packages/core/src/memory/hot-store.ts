@@ -73,6 +73,63 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
       visitors.delete(entry.session.visitorKey);
   };
 
+  /** One view, applied synchronously: atomic because nothing else runs until it returns. */
+  const record = (input: RecordInput, rules: SessionRules): SessionStep => {
+    const at = input.view.at;
+    const minute = Math.floor(at / MINUTE_MS);
+    if (minute > rates.latestMinute) recent.trimAll(at);
+    const viewsThisMinute = rates.hit(input.visitorKey, minute);
+
+    let entry = live(input.visitorKey);
+    let movedFrom: string | null = null;
+    if (
+      entry === null &&
+      input.previousVisitorKey !== null &&
+      input.previousVisitorKey !== input.visitorKey
+    ) {
+      entry = live(input.previousVisitorKey);
+      if (entry !== null) movedFrom = input.previousVisitorKey;
+    }
+    // sessionize gets a copy, so whatever it returns is never a held object: it can be held as is.
+    const current = entry === null ? null : { ...entry.session, visitorKey: input.visitorKey };
+    const step = sessionize(
+      current,
+      { view: input.view, visitorKey: input.visitorKey, newSessionId: input.newSessionId, viewsThisMinute },
+      rules,
+    );
+
+    if (movedFrom !== null) visitors.delete(movedFrom);
+    if (step.isNew) {
+      if (sessions.has(step.session.id)) {
+        throw new AnonError('invalid_input', `session id ${step.session.id} is already held`, {
+          source: 'memory',
+        });
+      }
+      // The ended session leaves the expiry index here, so no sweeper can also return it.
+      if (entry !== null) drop(entry);
+      const created: Entry = { session: step.session, leaseUntil: null, heapIndex: -1 };
+      sessions.set(created.session.id, created);
+      idle.push(created);
+    } else if (entry !== null) {
+      entry.session = step.session;
+      idle.update(entry);
+    }
+    visitors.set(input.visitorKey, step.session.id);
+
+    if (!step.isBot) {
+      recent.touch(input.visitorKey, at, input.scopes, rules.realtimeWindowMs);
+    }
+    return {
+      ...step,
+      session: { ...step.session },
+      // An ended session found under the previous key keeps the key it lived under.
+      ended:
+        step.ended === null || entry === null
+          ? null
+          : { ...step.ended, visitorKey: entry.session.visitorKey },
+    };
+  };
+
   const store: MemoryHotStore = {
     async salt(now) {
       checkTime(now, 'now');
@@ -90,59 +147,14 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
 
     async recordPageView(input: RecordInput, rules: SessionRules): Promise<SessionStep> {
       checkRecordInput(input);
-      const at = input.view.at;
-      const minute = Math.floor(at / MINUTE_MS);
-      if (minute > rates.latestMinute) recent.trimAll(at);
-      const viewsThisMinute = rates.hit(input.visitorKey, minute);
+      return record(input, rules);
+    },
 
-      let entry = live(input.visitorKey);
-      let movedFrom: string | null = null;
-      if (
-        entry === null &&
-        input.previousVisitorKey !== null &&
-        input.previousVisitorKey !== input.visitorKey
-      ) {
-        entry = live(input.previousVisitorKey);
-        if (entry !== null) movedFrom = input.previousVisitorKey;
-      }
-      // sessionize gets a copy, so whatever it returns is never a held object: it can be held as is.
-      const current = entry === null ? null : { ...entry.session, visitorKey: input.visitorKey };
-      const step = sessionize(
-        current,
-        { view: input.view, visitorKey: input.visitorKey, newSessionId: input.newSessionId, viewsThisMinute },
-        rules,
-      );
-
-      if (movedFrom !== null) visitors.delete(movedFrom);
-      if (step.isNew) {
-        if (sessions.has(step.session.id)) {
-          throw new AnonError('invalid_input', `session id ${step.session.id} is already held`, {
-            source: 'memory',
-          });
-        }
-        // The ended session leaves the expiry index here, so no sweeper can also return it.
-        if (entry !== null) drop(entry);
-        const created: Entry = { session: step.session, leaseUntil: null, heapIndex: -1 };
-        sessions.set(created.session.id, created);
-        idle.push(created);
-      } else if (entry !== null) {
-        entry.session = step.session;
-        idle.update(entry);
-      }
-      visitors.set(input.visitorKey, step.session.id);
-
-      if (!step.isBot) {
-        recent.touch(input.visitorKey, at, input.scopes, rules.realtimeWindowMs);
-      }
-      return {
-        ...step,
-        session: { ...step.session },
-        // An ended session found under the previous key keeps the key it lived under.
-        ended:
-          step.ended === null || entry === null
-            ? null
-            : { ...step.ended, visitorKey: entry.session.visitorKey },
-      };
+    async recordPageViews(inputs: readonly RecordInput[], rules: SessionRules): Promise<SessionStep[]> {
+      for (const input of inputs) checkRecordInput(input);
+      const steps: SessionStep[] = new Array(inputs.length);
+      for (let i = 0; i < inputs.length; i++) steps[i] = record(inputs[i]!, rules);
+      return steps;
     },
 
     async engage(visitorKey, viewId, engagedMs, now): Promise<EngageResult | null> {

@@ -1,4 +1,4 @@
-export { normalize } from './normalize.js';
+export { finish, normalize, type Screened, screen } from './normalize.js';
 export { isSecretKey } from './query.js';
 export type { NormalizedRequest, NormalizeResult, SkipReason } from './types.js';
 export { createUaParser, type ParsedUserAgent, type UaParser } from './user-agent.js';

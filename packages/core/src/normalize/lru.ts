@@ -31,6 +31,11 @@ export class Lru<K, V> {
     this.#old.delete(key);
   }
 
+  clear(): void {
+    this.#young.clear();
+    this.#old.clear();
+  }
+
   set(key: K, value: V): void {
     if (this.#generation === 0) return;
     if (this.#young.has(key)) this.#young.set(key, value);
