@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   createTracker,
   createUaParser,
@@ -7,11 +7,13 @@ import {
   normalize,
   type RequestInfo,
   type Tracker,
+  webCryptoHasher,
 } from '@anon/core';
 import { memoryHotStore, memoryQueue } from '@anon/core/memory';
 import { Bench, type Task } from 'tinybench';
+import { asTrackerStore, nullStore } from './null-store.js';
 import type { BenchPlan } from './options.js';
-import { median, microsSince, round } from './stats.js';
+import { median, microsSince, round, sleep } from './stats.js';
 import { browserAgent, hostileAgents } from './user-agents.js';
 
 /** `track()` latency of one task, in µs. */
@@ -35,6 +37,25 @@ export interface HostileResult {
   medianUs: number;
   /** Hostile requests that were not tracked (they still count as page views, possibly bots). */
   untracked: number;
+  /** A stream of unique hostile agents tracked at a steady rate, with the event loop watched. */
+  stream: HostileStream;
+}
+
+/** Unique hostile user agents tracked as a steady stream, as a server would receive them. */
+export interface HostileStream {
+  seconds: number;
+  /** Hostile page views tracked per second. */
+  viewsPerSecond: number;
+  views: number;
+  /** The slowest single `track()` call in the stream, µs. */
+  worstTrackUs: number;
+  /**
+   * Event-loop delay while the stream and its batches ran (`perf_hooks.monitorEventLoopDelay`, 1 ms
+   * resolution): how long a request arriving then would have waited, ms.
+   */
+  lagP50Ms: number;
+  lagP99Ms: number;
+  lagMaxMs: number;
 }
 
 export interface CpuResult {
@@ -46,11 +67,14 @@ export interface CpuResult {
   cold: TrackTiming;
   /**
    * Whole-process CPU (user + system, all threads) per tracked request, the background work included:
-   * hashing the visitor key, the memory hot store and building events. Warm cache.
+   * the batch pipeline, the visitor key, the memory hot store, the events and the worker's hand-off to a
+   * null store. Warm UA cache, core's default hasher.
    */
   processCpuPerTrackUs: number;
-  /** The same with a synchronous `node:crypto` HMAC injected as the `hasher` (core's default is Web Crypto). */
-  processCpuPerTrackNodeHmacUs: number;
+  /** The same with a new user agent on every request (the batch parses each one). */
+  processCpuPerTrackColdUs: number;
+  /** The same, warm, with `webCryptoHasher()` alone (no synchronous HMAC, as on an edge runtime). */
+  processCpuPerTrackWebCryptoUs: number;
   hostile: HostileResult;
 }
 
@@ -77,19 +101,16 @@ function request(userAgent: string): RequestInfo {
 }
 
 function newTracker(hasher?: Hasher): Tracker {
-  // No store and no sweeper: only what the request path and its background recording cost is measured.
+  // A null store drains the queue (what a deployment's worker does) and no sweeper runs: what is measured
+  // is the request path, its batch and the events' hand-off, not a database.
   return createTracker({
     hot: memoryHotStore(),
     queue: memoryQueue(),
+    store: asTrackerStore(nullStore()),
     sweeper: false,
     ...(hasher ? { hasher } : {}),
   });
 }
-
-/** HMAC-SHA-256 with `node:crypto`, synchronous inside: what a Node-only deployment could inject. */
-const nodeHasher: Hasher = {
-  hmac: async (key, message) => createHmac('sha256', key).update(message).digest('hex'),
-};
 
 function timingOf(task: Task | undefined, untracked: number): TrackTiming {
   const result = task?.result;
@@ -175,15 +196,18 @@ async function trackTimings(
   };
 }
 
+let coldAgent = 20_000_000;
+
 /** CPU of the whole process per tracked request, background recording included. */
-async function processCpuPerTrack(requests: number, hasher?: Hasher): Promise<number> {
-  const tracker = newTracker(hasher);
+async function processCpuPerTrack(requests: number, options: { hasher?: Hasher; cold?: boolean } = {}) {
+  const tracker = newTracker(options.hasher);
   const agents = Array.from({ length: 200 }, (_, i) => browserAgent(i));
+  const agent = options.cold ? () => browserAgent(coldAgent++) : (i: number) => agents[i % agents.length]!;
   for (const ua of agents) tracker.track(request(ua));
   await tracker.flush();
   const before = process.cpuUsage();
   for (let i = 0; i < requests; i += 100) {
-    for (let j = 0; j < 100; j++) tracker.track(request(agents[(i + j) % agents.length]!));
+    for (let j = 0; j < 100; j++) tracker.track(request(agent(i + j)));
     await tracker.flush();
   }
   const used = process.cpuUsage(before);
@@ -192,7 +216,7 @@ async function processCpuPerTrack(requests: number, hasher?: Hasher): Promise<nu
 }
 
 /** The worst single `track()` over hostile user agents, each one cold (a fresh string every repeat). */
-async function hostile(repeats: number): Promise<HostileResult> {
+async function hostile(repeats: number): Promise<Omit<HostileResult, 'stream'>> {
   const tracker = newTracker();
   // Warm the code paths first so the first hostile call does not pay for JIT compilation.
   for (let i = 0; i < 2_000; i++) tracker.track(request(browserAgent(9_000_000 + i)));
@@ -228,6 +252,50 @@ async function hostile(repeats: number): Promise<HostileResult> {
   };
 }
 
+/**
+ * Unique hostile user agents tracked as a stream: every millisecond a few `track()` calls (each timed), with
+ * the event loop's delay sampled by `monitorEventLoopDelay` while the batches that parse them run.
+ */
+async function hostileStream(seconds: number, viewsPerSecond: number): Promise<HostileStream> {
+  const tracker = newTracker();
+  for (let i = 0; i < 2_000; i++) tracker.track(request(browserAgent(9_500_000 + i)));
+  await tracker.flush();
+  const agents = hostileAgents();
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  let views = 0;
+  let worst = 0;
+  histogram.enable();
+  const until = performance.now() + seconds * 1_000;
+  const started = performance.now();
+  while (performance.now() < until) {
+    // As many views as the rate owes since the start: a late timer sends a burst, as a server would see.
+    const owed = Math.floor(((performance.now() - started) / 1_000) * viewsPerSecond) - views;
+    for (let k = 0; k < owed; k++) {
+      // A distinct prefix each time: every agent is unique, so no cache ever holds it.
+      const agent = agents[views % agents.length]!;
+      const req = request(`${views}${agent.ua}`);
+      const t0 = performance.now();
+      tracker.track(req);
+      worst = Math.max(worst, performance.now() - t0);
+      views++;
+    }
+    await sleep(1);
+  }
+  const elapsed = (performance.now() - started) / 1_000;
+  await tracker.flush();
+  histogram.disable();
+  await tracker.close();
+  return {
+    seconds: round(elapsed, 1),
+    viewsPerSecond: round(views / elapsed, 0),
+    views,
+    worstTrackUs: round(worst * 1_000, 1),
+    lagP50Ms: round(histogram.percentile(50) / 1e6, 2),
+    lagP99Ms: round(histogram.percentile(99) / 1e6, 2),
+    lagMaxMs: round(histogram.max / 1e6, 2),
+  };
+}
+
 /** CPU per tracked request: `track()` warm and cold, whole-process CPU, and the hostile corpus. */
 export async function measureCpu(plan: BenchPlan, log: (line: string) => void): Promise<CpuResult> {
   const { warm, cold, normalizeWarm } = await trackTimings(plan.cpu.seconds);
@@ -237,20 +305,26 @@ export async function measureCpu(plan: BenchPlan, log: (line: string) => void): 
   log(`  normalize() alone, warm: p50 ${normalizeWarm.p50Us} µs p99 ${normalizeWarm.p99Us} µs`);
   const requests = plan.mode === 'quick' ? 10_000 : 100_000;
   const processCpuPerTrackUs = await processCpuPerTrack(requests);
-  const processCpuPerTrackNodeHmacUs = await processCpuPerTrack(requests, nodeHasher);
+  const processCpuPerTrackColdUs = await processCpuPerTrack(requests / 2, { cold: true });
+  const processCpuPerTrackWebCryptoUs = await processCpuPerTrack(requests, { hasher: webCryptoHasher() });
   log(
-    `  whole-process CPU per tracked request (background included): ${processCpuPerTrackUs} µs; with a node:crypto hasher ${processCpuPerTrackNodeHmacUs} µs`,
+    `  whole-process CPU per tracked request (background included): ${processCpuPerTrackUs} µs warm, ${processCpuPerTrackColdUs} µs cold UA, ${processCpuPerTrackWebCryptoUs} µs with Web Crypto alone`,
   );
   const hostileResult = await hostile(plan.cpu.hostileRepeats);
   log(
     `  hostile agents: worst single call ${hostileResult.worstUs} µs (${hostileResult.worstAgent}), median ${hostileResult.medianUs} µs`,
+  );
+  const stream = await hostileStream(plan.cpu.hostileStreamSeconds, 1_000);
+  log(
+    `  hostile stream: ${stream.viewsPerSecond} unique hostile views/s for ${stream.seconds} s; worst track() ${stream.worstTrackUs} µs; event-loop lag p99 ${stream.lagP99Ms} ms (max ${stream.lagMaxMs} ms)`,
   );
   return {
     warm,
     normalizeWarm,
     cold,
     processCpuPerTrackUs,
-    processCpuPerTrackNodeHmacUs,
-    hostile: hostileResult,
+    processCpuPerTrackColdUs,
+    processCpuPerTrackWebCryptoUs,
+    hostile: { ...hostileResult, stream },
   };
 }

@@ -1,26 +1,43 @@
 import { dayOf, type RecordInput, type SessionRules, uuidv7Ids, type ViewDraft } from '@anon/core';
 import { redisHotStore } from '@anon/redis';
 import type { Redis } from 'ioredis';
+import { type BatchForm, withBatchForm } from './batch-form.js';
 import type { BenchPlan } from './options.js';
+import { countCommands, redisServerDelta, sampleRedisServer } from './redis-commands.js';
 import { connectRedis, deleteKeys, RUN_ID } from './services.js';
 import { percentile, round, Samples } from './stats.js';
 
+/** One load of the hot store: throughput, latency of one call, and what Redis did per view. */
+export interface HotStoreLoad {
+  /** Page views applied per second. */
+  viewsPerSecond: number;
+  /** Calls in flight at once, and views per call (1 for `recordPageView`). */
+  concurrency: number;
+  viewsPerCall: number;
+  /** Latency of one call under that load, in ms. */
+  p50Ms: number;
+  p99Ms: number;
+  /** Commands the client sent per page view (a pipelined command counts once). */
+  commandsPerView: number;
+  /** Commands by name over the run (EVALSHA is a record script). */
+  commands: Record<string, number>;
+  /** From the server (`INFO commandstats`, `INFO cpu`), per page view; other clients of the server count too. */
+  serverScriptCallsPerView: number;
+  serverCallsPerView: number;
+  serverCpuPerViewUs: number;
+  /** Calls that rejected, and the first one's message. */
+  failures: number;
+  firstFailure?: string;
+}
+
 export interface HotStoreResult {
   skipped?: string;
-  /** `recordPageView` calls answered per second, `concurrency` in flight at once. */
-  viewsPerSecond?: number;
-  concurrency?: number;
-  /** Latency of one `recordPageView` under that load, in ms. */
-  p50Ms?: number;
-  p99Ms?: number;
-  /**
-   * Redis commands sent per page view, counted on the client: each is one request/response exchange, so
-   * this is the round trips a page view waits for (auto-pipelining packs many views' commands per write).
-   */
-  commandsPerView?: number;
-  /** Commands by name over the run (EVALSHA is the record script). */
-  commands?: Record<string, number>;
-  failures?: number;
+  /** `recordPageViews` (the engine's call), batches of `viewsPerCall` views, several batches in flight. */
+  batched?: HotStoreLoad;
+  /** Whether `recordPageViews` was the store's own or the bench's loop over `recordPageView`. */
+  batchForm?: BatchForm;
+  /** `recordPageView` one view per call, many calls in flight over one auto-pipelined connection. */
+  single?: HotStoreLoad;
 }
 
 export const RULES: SessionRules = {
@@ -67,86 +84,113 @@ export function visitorKeyOf(n: number): string {
   return n.toString(16).padStart(16, '0').repeat(4);
 }
 
-/** Counts every command the client sends, by name, by wrapping `sendCommand` on this one client. */
-function countCommands(redis: Redis): { counts: Map<string, number>; restore(): void } {
-  const counts = new Map<string, number>();
-  const target = redis as unknown as {
-    sendCommand: (command: { name: string }, ...rest: unknown[]) => unknown;
+/**
+ * Loads `call` from `concurrency` workers for `seconds`: each call records `viewsPerCall` views. Counts the
+ * client's commands and reads the server's counters on either side.
+ */
+async function loadHotStore(
+  redis: Redis,
+  seconds: number,
+  concurrency: number,
+  viewsPerCall: number,
+  call: (first: number, count: number) => Promise<unknown>,
+  counter: { n: number },
+): Promise<HotStoreLoad> {
+  const commands = countCommands(redis);
+  const serverBefore = await sampleRedisServer(redis);
+  const latencies = new Samples();
+  let views = 0;
+  let failures = 0;
+  let firstFailure: string | undefined;
+  const until = Date.now() + seconds * 1_000;
+  const started = process.hrtime.bigint();
+  const worker = async () => {
+    while (Date.now() < until) {
+      const first = counter.n;
+      counter.n += viewsPerCall;
+      const t0 = process.hrtime.bigint();
+      try {
+        await call(first, viewsPerCall);
+        views += viewsPerCall;
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      } catch (error) {
+        failures++;
+        firstFailure ??= String((error as Error)?.message ?? error).slice(0, 200);
+      }
+    }
   };
-  const original = target.sendCommand;
-  target.sendCommand = function (command, ...rest) {
-    counts.set(command.name, (counts.get(command.name) ?? 0) + 1);
-    return original.call(this, command, ...rest);
-  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  commands.restore();
+  const server = redisServerDelta(serverBefore, await sampleRedisServer(redis));
+  // Per view sent: a failed call sent its commands too (the figure is what Redis is asked, not what succeeded).
+  const perView = (n: number) => n / Math.max(1, views + failures * viewsPerCall);
   return {
-    counts,
-    restore: () => {
-      target.sendCommand = original;
-    },
+    viewsPerSecond: round(views / elapsed, 0),
+    concurrency,
+    viewsPerCall,
+    p50Ms: round(percentile(latencies.values(), 50), 3),
+    p99Ms: round(percentile(latencies.values(), 99), 3),
+    commandsPerView: round(perView(commands.total()), 4),
+    commands: Object.fromEntries(commands.counts),
+    serverScriptCallsPerView: round(perView(server.scriptCalls), 4),
+    serverCallsPerView: round(perView(server.calls), 3),
+    serverCpuPerViewUs: round(perView(server.cpuUs), 2),
+    failures,
+    ...(firstFailure === undefined ? {} : { firstFailure }),
   };
 }
 
 /**
- * The Redis hot store alone: `recordPageView` per second with `concurrency` calls in flight over one
- * auto-pipelined connection, each visitor seen several times (sessions continue), and the commands sent
- * per page view.
+ * The Redis hot store alone, through one Redis: `recordPageViews` in batches (the engine's call) with a few
+ * batches in flight, then `recordPageView` one view per call with many in flight for comparison; visitors
+ * are seen several times, so sessions continue.
  */
 export async function measureHotStore(plan: BenchPlan, log: (line: string) => void): Promise<HotStoreResult> {
   const reached = await connectRedis();
   if (!reached.ok) return { skipped: reached.reason };
   const redis = reached.value;
   const prefix = `anonbench:${RUN_ID}:hot:`;
-  const hot = redisHotStore(redis, { prefix });
+  const { hot, form } = withBatchForm(redisHotStore(redis, { prefix }));
   const ids = uuidv7Ids();
-  const { seconds, concurrency, visitors } = plan.hotStore;
+  const { seconds, concurrency, batchSize, visitors } = plan.hotStore;
+  const inputs = (first: number, count: number) =>
+    Array.from({ length: count }, (_, k) => input((first + k) % visitors, ids.next(Date.now())));
   try {
     // Load the scripts and the salt before counting.
     await hot.salt(Date.now());
-    await hot.recordPageView(input(0, ids.next(Date.now())), RULES);
-    const counter = countCommands(redis);
-    const latencies = new Samples();
-    let done = 0;
-    let failures = 0;
-    let n = 1;
-    const until = Date.now() + seconds * 1_000;
-    const started = process.hrtime.bigint();
-    const worker = async () => {
-      while (Date.now() < until) {
-        const i = n++;
-        const at = Date.now();
-        const t0 = process.hrtime.bigint();
-        try {
-          await hot.recordPageView(input(i % visitors, ids.next(at)), RULES);
-          done++;
-          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        } catch {
-          failures++;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-    counter.restore();
-    const sent = [...counter.counts.values()].reduce((a, b) => a + b, 0);
-    const result: HotStoreResult = {
-      viewsPerSecond: round(done / elapsed, 0),
-      concurrency,
-      p50Ms: round(percentile(latencies.values(), 50), 3),
-      p99Ms: round(percentile(latencies.values(), 99), 3),
-      commandsPerView: round(sent / Math.max(1, done), 3),
-      commands: Object.fromEntries(counter.counts),
-      failures,
-    };
-    log(
-      `  Redis recordPageView: ${result.viewsPerSecond}/s at ${concurrency} in flight, p99 ${result.p99Ms} ms, ${result.commandsPerView} commands per view`,
+    await hot.recordPageViews(inputs(0, 2), RULES);
+    const counter = { n: 2 };
+    // A looped batch is `batchSize` calls in flight on its own: one batch at a time keeps the store's
+    // per-command timeout out of the figure.
+    const batched = await loadHotStore(
+      redis,
+      seconds,
+      form === 'looped' ? 1 : concurrency,
+      batchSize,
+      (first, count) => hot.recordPageViews(inputs(first, count), RULES),
+      counter,
     );
-    return result;
+    log(
+      `  Redis recordPageViews (${form}): ${batched.viewsPerSecond} views/s in batches of ${batchSize}, ${batched.concurrency} in flight, p99 ${batched.p99Ms} ms per batch, ${batched.commandsPerView} commands per view`,
+    );
+    const single = await loadHotStore(
+      redis,
+      seconds / 2,
+      128,
+      1,
+      (first) => hot.recordPageView(input(first % visitors, ids.next(Date.now())), RULES),
+      counter,
+    );
+    log(
+      `  Redis recordPageView: ${single.viewsPerSecond} views/s at 128 in flight, p99 ${single.p99Ms} ms, ${single.commandsPerView} commands per view`,
+    );
+    return { batched, batchForm: form, single };
   } finally {
     await deleteKeys(redis, prefix);
     redis.disconnect();
   }
 }
-
 function input(n: number, id: string): RecordInput {
   const at = Date.now();
   return {

@@ -1,9 +1,9 @@
 /**
- * `pnpm bench [--quick] [--only=…]`: per-request overhead, CPU per tracked request, the Redis hot store,
- * ingest into Postgres and PGlite, and memory per visitor. It prints figures and writes them to
- * bench/results/latest.json and bench/RESULTS.md; it never fails on a number, only when it cannot run.
+ * `pnpm bench [--quick] [--only=…] [--profile=<framework>]`: per-request overhead, CPU per tracked request,
+ * the Redis hot store, ingest into Postgres and PGlite, and memory per visitor. It prints figures and writes
+ * them to bench/results/latest.json and bench/RESULTS.md; it never fails on a number, only when it cannot run.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { type CpuResult, measureCpu } from './cpu.js';
@@ -12,7 +12,7 @@ import { type IngestResult, measureIngest } from './ingest.js';
 import { type MachineInfo, machineInfo } from './machine.js';
 import { type MemoryResult, measureMemory } from './memory.js';
 import { type BenchPlan, parseArgs, type Section, UsageError } from './options.js';
-import { measureOverhead, type OverheadResult } from './overhead.js';
+import { measureOverhead, type OverheadResult, profileServer } from './overhead.js';
 import { renderResults } from './report.js';
 import { round } from './stats.js';
 
@@ -34,12 +34,30 @@ const log = (line: string) => console.log(line);
 
 async function main(): Promise<void> {
   const plan = parseArgs(process.argv.slice(2));
+  if (plan.reportOnly) {
+    const json = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+    const results = JSON.parse(readFileSync(json, 'utf8')) as BenchResults;
+    writeFileSync(fileURLToPath(new URL('./RESULTS.md', import.meta.url)), renderResults(results));
+    log('wrote bench/RESULTS.md from bench/results/latest.json');
+    return;
+  }
   const started = performance.now();
   log(`[anon] [bench] ${plan.mode} run: ${plan.sections.join(', ')}`);
   const machine = await machineInfo();
   log(
     `  ${machine.cores} × ${machine.cpuModel}, Node ${machine.node}, Redis ${machine.redis ?? 'unreachable'}, Postgres ${machine.postgres ?? 'unreachable'}, load ${os.loadavg()[0]!.toFixed(2)}`,
   );
+  if (plan.profile !== null) {
+    const dir = fileURLToPath(new URL('./results/profiles/', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    const { framework, seconds } = plan.profile;
+    const name = `${framework}-memory-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
+    log(`\nprofile: ${framework}, memory hot store, ${seconds} s of load`);
+    await profileServer(framework, seconds, 16, `${dir}${name}`, log);
+    log(`wrote bench/results/profiles/${name}`);
+    log(`top self time: node --import tsx bench/profile-top.ts bench/results/profiles/${name}`);
+    return;
+  }
   const results: BenchResults = { mode: plan.mode, machine, sections: {}, totalSeconds: 0 };
   const runners: Record<Section, () => Promise<void>> = {
     overhead: async () => {
