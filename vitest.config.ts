@@ -7,9 +7,9 @@ const src = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^@anon\/core\/memory$/, replacement: src('core/src/memory/index.ts') },
+      { find: /^@anon\/core\/(memory|adapter|binding)$/, replacement: src('core/src/$1/index.ts') },
       {
-        find: /^@anon\/(core|testing|redis|postgres|mongo|express|koa|fastify|hono|cli)$/,
+        find: /^@anon\/(core|testing|redis|postgres|mongo|express|koa|fastify|hono|cli|browser|dashboard)$/,
         replacement: src('$1/src/index.ts'),
       },
     ],

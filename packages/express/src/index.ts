@@ -1,22 +1,9 @@
-import {
-  BEACON_MAX_BYTES,
-  type IdentifyKind,
-  type RequestInfo,
-  readNodeBody,
-  type Tracker,
-} from '@anon/core';
-import type { Request, RequestHandler, Response } from 'express';
+import { SCRIPT_PATH, scriptResponse } from '@anon/browser';
+import type { Tracker } from '@anon/core';
+import { type AnonHandle, type BindingOptions, createBinding, readNodeBody } from '@anon/core/binding';
+import type { Request, RequestHandler } from 'express';
 
-/** What the middleware adds to every request as `req.anon`. */
-export interface AnonHandle {
-  /**
-   * This page view's id, for the page to hand to the browser beacon; allocated on first read, null if the
-   * tracker could not allocate one.
-   */
-  readonly viewId: string | null;
-  /** Link this visitor to `userId`: call it in the sign-up (`'signup'`) and login (`'login'`) handlers. Never rejects. */
-  identify(userId: string, kind: IdentifyKind): Promise<void>;
-}
+export type { AnonHandle } from '@anon/core/binding';
 
 declare global {
   namespace Express {
@@ -28,16 +15,7 @@ declare global {
 }
 
 /** Options of `anonExpress`. Every hook is called once the response has finished, so auth middleware has run. */
-export interface AnonExpressOptions {
-  /** The signed-in user's id, or null/undefined for an anonymous visitor. @default every view anonymous */
-  getUserId?(req: Request): string | null | undefined;
-  /** A real-time scope this view counts in (e.g. `community:montreal`). @default none */
-  scope?(req: Request): string | null | undefined;
-  /** A page type the app names (`post`, `profile`, …). @default none */
-  pageType?(req: Request): string | null | undefined;
-  /** Where the browser beacon posts (answered by this middleware, never tracked). @default '/_anon/e' */
-  beaconPath?: string;
-}
+export type AnonExpressOptions = BindingOptions<Request>;
 
 /**
  * Express 4/5 middleware: tracks every finished response through `tracker`, serves the beacon endpoint and
@@ -49,85 +27,46 @@ export interface AnonExpressOptions {
  * app.use(anonExpress(tracker, { getUserId: (req) => req.user?.id }));
  */
 export function anonExpress(tracker: Tracker, options: AnonExpressOptions = {}): RequestHandler {
-  const beaconPath = options.beaconPath ?? '/_anon/e';
+  const binding = createBinding({
+    framework: 'express',
+    script: { path: SCRIPT_PATH, respond: scriptResponse },
+    tracker,
+    options,
+    request: (req: Request) => ({
+      method: req.method,
+      // Mounted routers rewrite req.url; originalUrl is what the browser asked for.
+      url: req.originalUrl,
+      headers: req.headers,
+      ip: req.ip,
+      // The mount point + the matched route's path (a RegExp route's path is no pattern).
+      route: typeof req.route?.path === 'string' ? req.baseUrl + req.route.path : null,
+    }),
+  });
   return (req, res, next) => {
-    if (req.method === 'POST' && req.originalUrl.split('?')[0] === beaconPath) {
-      void serveBeacon(tracker, req, res, requestInfo(req, res, options, null));
+    const endpoint = binding.endpoint(req.method, req.originalUrl);
+    if (endpoint) {
+      void binding
+        .serve(endpoint, req, (maxBytes) => bodyOf(req, maxBytes))
+        .then((answer) =>
+          res
+            .status(answer.status)
+            .set(answer.headers ?? {})
+            .end(answer.body),
+        )
+        .catch(next);
       return;
     }
-    let viewId: string | null | undefined;
-    req.anon = {
-      get viewId() {
-        if (viewId === undefined) viewId = attempt(() => tracker.newViewId());
-        return viewId ?? null;
-      },
-      async identify(userId, kind) {
-        try {
-          await tracker.identify(requestInfo(req, res, options, viewId ?? null), userId, kind);
-        } catch {
-          // Analytics never breaks a sign-up or a login.
-        }
-      },
-    };
+    const anon = binding.open(req);
+    req.anon = anon;
     // 'finish' fires once the last byte is handed to the OS (after a stream ends); an aborted response never
     // finishes and is not a page view.
-    res.once('finish', () => attempt(() => tracker.track(requestInfo(req, res, options, viewId ?? null))));
+    res.once('finish', () => binding.track(anon, res.statusCode));
     next();
   };
 }
 
-async function serveBeacon(tracker: Tracker, req: Request, res: Response, info: RequestInfo): Promise<void> {
-  let status = 204;
-  try {
-    // A body parser registered before us has consumed the stream; take what it parsed.
-    const consumed = (req as unknown as { _body?: boolean })._body === true || req.readableEnded;
-    const body = consumed ? req.body : await readNodeBody(req, BEACON_MAX_BYTES);
-    status = body === null ? 413 : tracker.beacon(body, info).status;
-  } catch {
-    // A failing tracker is the server's problem, not the browser's: never a 5xx.
-  }
-  res.status(status).end();
-}
-
-function requestInfo(
-  req: Request,
-  res: Response,
-  options: AnonExpressOptions,
-  viewId: string | null,
-): RequestInfo {
-  return {
-    method: req.method,
-    // Mounted routers rewrite req.url; originalUrl is what the browser asked for.
-    url: req.originalUrl,
-    headers: req.headers,
-    ip: req.ip ?? null,
-    status: res.statusCode,
-    route: routeOf(req),
-    userId: hook(options.getUserId, req),
-    scope: hook(options.scope, req),
-    pageType: hook(options.pageType, req),
-    viewId,
-  };
-}
-
-/** `req.baseUrl` + the matched route's string path; a catch-all or RegExp route says nothing about the page. */
-function routeOf(req: Request): string | null {
-  const path: unknown = req.route?.path;
-  return typeof path === 'string' && !path.includes('*') ? req.baseUrl + path : null;
-}
-
-function hook(fn: ((req: Request) => string | null | undefined) | undefined, req: Request): string | null {
-  try {
-    return fn?.(req) ?? null;
-  } catch {
-    return null;
-  }
-}
-
-function attempt<T>(fn: () => T): T | null {
-  try {
-    return fn();
-  } catch {
-    return null;
-  }
+/** The beacon body: what a body parser registered before us already parsed, else the raw stream. */
+function bodyOf(req: Request, maxBytes: number): Promise<unknown> {
+  const consumed = (req as { _body?: boolean })._body === true || req.readableEnded;
+  return consumed ? Promise.resolve(req.body) : readNodeBody(req, maxBytes);
 }

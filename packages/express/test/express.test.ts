@@ -26,6 +26,7 @@ const starter =
         anonExpress(tracker, {
           getUserId: (req) => req.get(BINDING_USER_HEADER) ?? null,
           ...(options.beaconPath ? { beaconPath: options.beaconPath } : {}),
+          ...(options.scriptPath !== undefined ? { scriptPath: options.scriptPath } : {}),
         }),
       );
     }

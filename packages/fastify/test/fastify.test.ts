@@ -21,6 +21,7 @@ async function start(tracker: Tracker, options: BindingAppOptions): Promise<Runn
       anonFastify(tracker, {
         getUserId: (request) => header(request.headers[BINDING_USER_HEADER]),
         ...(options.beaconPath ? { beaconPath: options.beaconPath } : {}),
+        ...(options.scriptPath !== undefined ? { scriptPath: options.scriptPath } : {}),
       }),
     );
   }

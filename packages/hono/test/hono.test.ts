@@ -36,6 +36,7 @@ async function start(tracker: Tracker, options: BindingAppOptions): Promise<Runn
         getUserId: (c) => c.req.header(BINDING_USER_HEADER) ?? null,
         getIp: clientIp(options.trustProxy),
         ...(options.beaconPath ? { beaconPath: options.beaconPath } : {}),
+        ...(options.scriptPath !== undefined ? { scriptPath: options.scriptPath } : {}),
       }),
     );
   }

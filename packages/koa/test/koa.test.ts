@@ -29,6 +29,7 @@ const starter =
         anonKoa(tracker, {
           getUserId: (ctx) => ctx.get(BINDING_USER_HEADER) || null,
           ...(options.beaconPath ? { beaconPath: options.beaconPath } : {}),
+          ...(options.scriptPath !== undefined ? { scriptPath: options.scriptPath } : {}),
         }),
       );
     }

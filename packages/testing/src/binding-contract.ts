@@ -30,6 +30,8 @@ export interface BindingAppOptions {
   trustProxy: boolean;
   /** Passed to the binding as `beaconPath` when set. */
   beaconPath?: string;
+  /** Passed to the binding as `scriptPath` when set. */
+  scriptPath?: string | false;
 }
 
 /** A server listening on port 0. */
@@ -331,21 +333,47 @@ export function bindingContract(name: string, start: StartBindingApp): void {
       expect(tracker.stats().tracked).toBe(1);
     });
 
-    it('serves the beacon on a configured path, and only there', async () => {
+    it('serves the beacon on a configured path, and only there; a navigation is answered with its view id', async () => {
       const base = await serve({ beaconPath: '/collect' });
+      // A navigation names the view it leaves, which must be the visitor's latest: the page's own.
+      const page = await send(base, '/article');
+      const from = /data-view="([^"]*)"/.exec(await page.text())?.[1] ?? '';
+      expect(from).not.toBe('');
       const nav = await send(base, '/collect', {
         method: 'POST',
-        body: JSON.stringify({ t: 'p', u: '/spa/page' }),
+        body: JSON.stringify({ t: 'p', v: from, u: '/spa/page' }),
       });
-      expect(nav.status).toBe(204);
+      expect(nav.status).toBe(200);
+      expect(nav.headers.get('content-type')).toMatch(/^application\/json/);
+      const answer = (await nav.json()) as { v?: unknown };
       const old = await send(base, '/_anon/e', {
         method: 'POST',
-        body: JSON.stringify({ t: 'p', u: '/spa/other' }),
+        body: JSON.stringify({ t: 'p', v: from, u: '/spa/other' }),
       });
       expect(old.status).toBe(404);
-      await Promise.all([nav.arrayBuffer(), old.arrayBuffer()]);
+      await old.arrayBuffer();
       const { pageViews } = await stored();
-      expect(pageViews.map((v) => v.url)).toEqual(['/spa/page']);
+      expect(pageViews.map((v) => v.url).sort()).toEqual(['/article', '/spa/page']);
+      expect(pageViews.find((v) => v.url === '/spa/page')?.id).toBe(answer.v);
+    });
+
+    it('serves the page script with an ETag and a long cache, answers 304 to a revalidation, never counts it', async () => {
+      const base = await serve();
+      const script = await send(base, '/_anon/script.js?v=1');
+      expect(script.status).toBe(200);
+      expect(script.headers.get('content-type')).toMatch(/javascript/);
+      expect(script.headers.get('cache-control')).toMatch(/max-age=31536000/);
+      const etag = script.headers.get('etag') ?? '';
+      expect(etag).not.toBe('');
+      expect((await script.text()).length).toBeGreaterThan(100);
+      const again = await send(base, '/_anon/script.js', { headers: { 'if-none-match': etag } });
+      expect(again.status).toBe(304);
+      await again.arrayBuffer();
+      const moved = await serve({ scriptPath: false });
+      const none = await send(moved, '/_anon/script.js');
+      expect(none.status).not.toBe(200);
+      await none.arrayBuffer();
+      expect((await stored()).pageViews).toEqual([]);
     });
   });
 }
