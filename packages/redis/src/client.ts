@@ -4,7 +4,8 @@ import type { Cluster, Redis } from 'ioredis';
 /** An ioredis client the user built: a single `Redis` (or Sentinel) connection, or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
 
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
+/** A registered script: call it alone, or queue it on a pipeline under its `command` name. */
+export type ScriptFn = ((...args: (string | number)[]) => Promise<unknown>) & { readonly command: string };
 
 /** Statuses in which a command would only wait in the offline queue: fail fast instead. */
 const DOWN = new Set(['reconnecting', 'close', 'end', 'disconnecting']);
@@ -33,10 +34,66 @@ export function defineScripts<N extends string>(
     const { lua, keys } = scripts[name];
     const command = `anon_${name}_${versionOf(lua)}`;
     if (typeof target[command] !== 'function') client.defineCommand(command, { lua, numberOfKeys: keys });
-    const fn = target[command] as ScriptFn;
-    out[name] = (...args) => fn.apply(client, args);
+    const fn = target[command] as (...args: (string | number)[]) => Promise<unknown>;
+    out[name] = Object.assign((...args: (string | number)[]) => fn.apply(client, args), { command });
   }
   return out;
+}
+
+/** One script call of a pipeline: the script, the slot of its keys, and its arguments (keys first). */
+export interface PipelinedCall {
+  script: ScriptFn;
+  slot: number;
+  args: (string | number)[];
+}
+
+/**
+ * Sends script calls in as few pipelines as the client allows and returns their replies in order, or rejects
+ * with the first error. A single Redis takes them all in one pipeline; a Cluster client only pipelines
+ * commands whose slots are served by the same nodes, so the calls are split per node group (one pipeline,
+ * one round trip, per master), all sent at once. A slot whose node is not known yet gets a pipeline of its own.
+ */
+export async function pipelined(client: RedisClient, calls: readonly PipelinedCall[]): Promise<unknown[]> {
+  if (calls.length === 0) return [];
+  const groups = new Map<string, number[]>();
+  if (isCluster(client)) {
+    for (let i = 0; i < calls.length; i++) {
+      const slot = (calls[i] as PipelinedCall).slot;
+      const nodes = client.slots[slot];
+      const group = nodes === undefined || nodes.length === 0 ? `slot:${slot}` : nodes.join(';');
+      const members = groups.get(group);
+      if (members === undefined) groups.set(group, [i]);
+      else members.push(i);
+    }
+  } else {
+    groups.set(
+      '',
+      calls.map((_, i) => i),
+    );
+  }
+  const replies: unknown[] = new Array(calls.length);
+  await Promise.all(
+    [...groups.values()].map(async (members) => {
+      const pipeline = client.pipeline() as unknown as Record<
+        string,
+        (...args: (string | number)[]) => void
+      > & {
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
+      for (const i of members) {
+        const call = calls[i] as PipelinedCall;
+        (pipeline[call.script.command] as (...args: (string | number)[]) => void)(...call.args);
+      }
+      const results = await pipeline.exec();
+      for (let j = 0; j < members.length; j++) {
+        const result = results?.[j];
+        if (result === undefined) throw new Error('a pipeline returned fewer replies than it was sent');
+        if (result[0] !== null) throw result[0];
+        replies[members[j] as number] = result[1];
+      }
+    }),
+  );
+  return replies;
 }
 
 /** A short, stable fingerprint of a script, so two versions of the adapter in one process never share a name. */

@@ -8,10 +8,11 @@ import {
   randomHex,
   type SaltPair,
   type SessionRules,
+  type SessionStep,
   sessionize,
 } from '@anon/core';
-import { defineScripts, guarded, isCluster, type RedisClient } from './client.js';
-import { checkKeyPart, KeyLayout } from './keys.js';
+import { defineScripts, guarded, isCluster, pipelined, type RedisClient } from './client.js';
+import { checkKeyPart, KeyLayout, keySlot } from './keys.js';
 import {
   CLAIM_LUA,
   COMPLETE_LUA,
@@ -26,6 +27,11 @@ import { decodeSession, encodeSession } from './session-codec.js';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
+/**
+ * Most views one `record` script applies on a single Redis: a longer batch is cut into several scripts in one
+ * pipeline, so no script holds the server for long (each view costs a few dozen microseconds of server time).
+ */
+const MAX_VIEWS_PER_SCRIPT = 100;
 /** Rounds of peek-then-claim before `claimExpired` settles for fewer than `limit` (other sweepers won the rest). */
 const CLAIM_ROUNDS = 4;
 
@@ -49,13 +55,95 @@ export interface RedisHotStoreOptions {
   logger?: Logger;
 }
 
-/** What a Redis reply to the `record` script looks like: `[viewsThisMinute, live session (flat hash)]`. */
-type RecordReply = [number, string[]];
+/** One view's part of the `record` script's payload (numbers as the strings JavaScript formatted). */
+interface ViewPayload {
+  /** The shard base of the view's visitor key (client keyPrefix included). */
+  base: string;
+  vk: string;
+  /** Minute of the view (its rate counter). */
+  m: string;
+  at: string;
+  id: string;
+  day: string;
+  path: string;
+  bot: '0' | '1';
+  sid: string;
+  start: string[];
+  scopes: string[];
+  userId?: string;
+  prev?: { mode: 'lookup'; base: string; vk: string } | { mode: 'adopt'; fields: string[] };
+}
+
+/** The `record` script's payload: the rules and the views, in order. */
+interface RecordPayload {
+  botMax: string;
+  timeout: string;
+  ttl: string;
+  window: string;
+  views: ViewPayload[];
+}
+
+/** An input checked and turned into its payload, before anything is sent. */
+interface Prepared {
+  input: RecordInput;
+  visitorKey: string;
+  bucket: number;
+  /** The previous visitor key, unless absent or equal to `visitorKey`. */
+  previousKey: string | null;
+  prevBucket: number;
+  /** The previous key can no longer hold a session for this view (see `segments`): it is not sent. */
+  dropPrevious?: boolean;
+  view: ViewPayload;
+}
 
 /**
- * The Redis `HotStore`: each page view is one Lua script (EVALSHA, one round trip) that counts the rate,
- * continues or starts the visitor's session, refreshes TTLs, the expiry index and the real-time sets. Works
- * on a single Redis and on Redis Cluster: every script touches one shard's hash tag.
+ * Redis Cluster: cuts a batch into segments, applied one after the other, so that applying each segment's
+ * views grouped by shard (one script per slot) gives exactly what applying them one by one in order gives.
+ * Within a shard the script keeps the order; only a previous visitor key in ANOTHER shard links two groups.
+ * Such a key (a "crossing" key) may therefore be referred to by one view of a segment only: a later view that
+ * names it again (as its visitor key or its previous key) starts a new segment. One exception needs no cut:
+ * the same visitor key naming the same previous key again, which can no longer hold a session for it (the
+ * first view moved it, or found the visitor already had one), so that previous key is simply not sent.
+ * Segments only happen in the first `sessionTimeoutMs` after a salt rotation, when the engine passes previous
+ * keys.
+ */
+function segments(batch: readonly Prepared[]): number[][] {
+  const out: number[][] = [];
+  let current: number[] = [];
+  let named = new Set<string>();
+  // Crossing previous key → the visitor key that named it.
+  let crossing = new Map<string, string>();
+  for (let i = 0; i < batch.length; i++) {
+    const p = batch[i] as Prepared;
+    const prev = p.previousKey;
+    const crosses = prev !== null && p.prevBucket !== p.bucket;
+    p.dropPrevious = prev !== null && crossing.get(prev) === p.visitorKey;
+    const cut =
+      crossing.has(p.visitorKey) ||
+      (prev !== null && !p.dropPrevious && (crossing.has(prev) || (crosses && named.has(prev))));
+    if (cut && current.length > 0) {
+      out.push(current);
+      current = [];
+      named = new Set();
+      crossing = new Map();
+      p.dropPrevious = false;
+    }
+    current.push(i);
+    named.add(p.visitorKey);
+    if (prev !== null && !p.dropPrevious) {
+      named.add(prev);
+      if (crosses) crossing.set(prev, p.visitorKey);
+    }
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+/**
+ * The Redis `HotStore`: a batch of page views is one pipeline (one round trip) of Lua scripts (EVALSHA) that,
+ * for each view in order and atomically, count the rate, continue or start the visitor's session, refresh
+ * TTLs, the expiry index and the real-time sets. On a single Redis one script takes up to 100 views; on Redis
+ * Cluster one script per shard (one hash tag, one slot), one pipeline per master.
  *
  * The client is the user's; `close()` leaves it open. Recommended client options: `enableOfflineQueue:
  * false` (fail fast while disconnected) or a short `commandTimeout`, and `maxRetriesPerRequest: 1`.
@@ -75,8 +163,8 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
   const argBase = (bucket: number): string => clientPrefix + keys.base(bucket);
 
   const scripts = defineScripts(redis, {
-    record: { lua: RECORD_LUA, keys: 8 },
-    detach: { lua: DETACH_LUA, keys: 3 },
+    record: { lua: RECORD_LUA, keys: 3 },
+    detach: { lua: DETACH_LUA, keys: 2 },
     engage: { lua: ENGAGE_LUA, keys: 2 },
     identify: { lua: IDENTIFY_LUA, keys: 2 },
     peek: { lua: PEEK_LUA, keys: 2 },
@@ -85,8 +173,6 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
     salt: { lua: SALT_LUA, keys: 1 },
   });
 
-  // A period's salts never change once read: one Redis call per instance and period.
-  const salts = new Map<number, SaltPair>();
   // Which shard a claimed session lives in, so `complete` goes straight to it.
   const claimedIn = new Map<string, number>();
 
@@ -98,139 +184,240 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
 
   const allBuckets = Array.from({ length: keys.buckets }, (_, i) => i);
 
-  /** Cluster only: take the previous key's session out of its slot, to be adopted by `record`. */
-  const detach = async (previousVisitorKey: string): Promise<string[] | null> => {
-    const bucket = keys.bucketOf(previousVisitorKey);
-    const flat = (await scripts.detach(
-      keys.pointer(bucket, previousVisitorKey),
-      keys.expiry(bucket),
-      keys.lease(bucket),
-      argBase(bucket),
-    )) as string[];
-    return flat.length > 0 ? flat : null;
+  // The slot of each shard (client keyPrefix included), to group a batch's script calls per Cluster node.
+  const slots = allBuckets.map((b) => keySlot(clientPrefix + keys.expiry(b)));
+
+  /**
+   * Checks every input and builds its part of a script payload, before anything is sent: one invalid input
+   * rejects the whole call with nothing applied.
+   */
+  const prepare = (input: RecordInput, rules: SessionRules): Prepared => {
+    if (
+      input === null ||
+      typeof input !== 'object' ||
+      input.view === null ||
+      typeof input.view !== 'object'
+    ) {
+      throw invalid('each input must be an object with a view');
+    }
+    const visitorKey = checkKeyPart('visitorKey', input.visitorKey);
+    checkKeyPart('newSessionId', input.newSessionId);
+    checkTime(input.view.at, 'view.at');
+    const scopes = input.scopes ?? [];
+    if (!Array.isArray(scopes)) throw invalid('scopes must be an array');
+    for (const scope of scopes) checkKeyPart('scope', scope);
+    const at = input.view.at;
+    const previousKey =
+      input.previousVisitorKey !== null &&
+      input.previousVisitorKey !== undefined &&
+      input.previousVisitorKey !== visitorKey
+        ? checkKeyPart('previousVisitorKey', input.previousVisitorKey)
+        : null;
+    const start = sessionize(
+      null,
+      { view: input.view, visitorKey, newSessionId: input.newSessionId, viewsThisMinute: 0 },
+      rules,
+    ).session;
+    const bucket = keys.bucketOf(visitorKey);
+    const view: ViewPayload = {
+      base: argBase(bucket),
+      vk: visitorKey,
+      m: String(Math.floor(at / MINUTE_MS)),
+      at: String(at),
+      id: input.view.id,
+      day: input.view.day,
+      path: input.view.path,
+      bot: input.view.isBot ? '1' : '0',
+      sid: input.newSessionId,
+      // The new session's fields but its bot flags, which depend on the rate the script counts.
+      start: encodeSession({ ...start, lastViewIsBot: undefined, isBot: undefined } as Partial<HotSession>),
+      scopes,
+    };
+    if (input.view.userId !== null && input.view.userId !== undefined) view.userId = input.view.userId;
+    return {
+      input,
+      visitorKey,
+      bucket,
+      previousKey,
+      prevBucket: previousKey === null ? bucket : keys.bucketOf(previousKey),
+      view,
+    };
   };
+
+  /**
+   * Applies one segment (see `segments`). On a single Redis: the views in consecutive chunks, one `record`
+   * script each, all in one pipeline (a connection runs them in order, so every view sees the ones before it,
+   * previous keys included). On Cluster: first the sessions of previous visitor keys in other slots are
+   * detached (one script per shard, pipelined), then one `record` script per shard group, in one pipeline per
+   * node. Fills `steps` at the inputs' positions.
+   */
+  const applySegment = async (
+    batch: readonly Prepared[],
+    segment: readonly number[],
+    shared: Omit<RecordPayload, 'views'>,
+    rules: SessionRules,
+    steps: SessionStep[],
+  ): Promise<void> => {
+    const adopting = new Set<number>();
+    const groups: [bucket: number, members: number[]][] = [];
+    if (!cluster) {
+      for (const i of segment) {
+        const p = batch[i] as Prepared;
+        if (p.previousKey !== null) {
+          p.view.prev = { mode: 'lookup', base: argBase(p.prevBucket), vk: p.previousKey };
+        }
+      }
+      for (let start = 0; start < segment.length; start += MAX_VIEWS_PER_SCRIPT) {
+        const members = segment.slice(start, start + MAX_VIEWS_PER_SCRIPT);
+        groups.push([(batch[members[0] as number] as Prepared).bucket, members]);
+      }
+    } else {
+      const detachBy = new Map<number, number[]>();
+      const byBucket = new Map<number, number[]>();
+      for (const i of segment) {
+        const p = batch[i] as Prepared;
+        const members = byBucket.get(p.bucket);
+        if (members === undefined) byBucket.set(p.bucket, [i]);
+        else members.push(i);
+        if (p.previousKey === null || p.dropPrevious) continue;
+        if (p.prevBucket === p.bucket) {
+          // A previous key in this view's own slot is read by the view's script itself.
+          p.view.prev = { mode: 'lookup', base: argBase(p.bucket), vk: p.previousKey };
+        } else {
+          const detach = detachBy.get(p.prevBucket);
+          if (detach === undefined) detachBy.set(p.prevBucket, [i]);
+          else detach.push(i);
+        }
+      }
+      groups.push(...byBucket);
+      if (detachBy.size > 0) {
+        const detaching = [...detachBy];
+        const replies = await pipelined(
+          redis,
+          detaching.map(([bucket, members]) => ({
+            script: scripts.detach,
+            slot: slots[bucket] as number,
+            args: [
+              keys.expiry(bucket),
+              keys.lease(bucket),
+              argBase(bucket),
+              ...members.map((i) => (batch[i] as Prepared).previousKey as string),
+            ],
+          })),
+        );
+        detaching.forEach(([, members], g) => {
+          const flats = replies[g] as string[][];
+          members.forEach((i, j) => {
+            const fields = flats[j] ?? [];
+            if (fields.length > 0) {
+              (batch[i] as Prepared).view.prev = { mode: 'adopt', fields };
+              adopting.add(i);
+            }
+          });
+        });
+      }
+    }
+
+    let replies: unknown[];
+    try {
+      replies = await pipelined(
+        redis,
+        groups.map(([bucket, members]) => {
+          const payload: RecordPayload = {
+            ...shared,
+            views: members.map((i) => (batch[i] as Prepared).view),
+          };
+          return {
+            script: scripts.record,
+            slot: slots[bucket] as number,
+            args: [keys.expiry(bucket), keys.lease(bucket), keys.realtime(bucket), JSON.stringify(payload)],
+          };
+        }),
+      );
+    } catch (error) {
+      if (adopting.size > 0) {
+        logger?.warn(
+          `[anon] [redis] ${adopting.size} session(s) detached after a salt rotation could not be adopted`,
+          { error: error instanceof Error ? error.message : String(error) },
+        );
+      }
+      throw error;
+    }
+    groups.forEach(([, members], g) => {
+      const flat = replies[g] as unknown[];
+      if (!Array.isArray(flat) || flat.length !== members.length * 2) {
+        throw new AnonError('hot_store_failed', 'unexpected reply from the record script', {
+          source: 'redis',
+        });
+      }
+      members.forEach((i, j) => {
+        const p = batch[i] as Prepared;
+        const curFlat = flat[2 * j + 1] as string[];
+        const live = curFlat.length > 0 ? decodeSession(curFlat) : null;
+        // The script applied the same reducer to the same state; this gives the caller its exact result.
+        const step = sessionize(
+          live === null ? null : { ...live, visitorKey: p.visitorKey },
+          {
+            view: p.input.view,
+            visitorKey: p.visitorKey,
+            newSessionId: p.input.newSessionId,
+            viewsThisMinute: Number(flat[2 * j]),
+          },
+          rules,
+        );
+        // An ended session found under the previous key keeps the key it lived under.
+        if (step.ended !== null && live !== null) step.ended = { ...step.ended, visitorKey: live.visitorKey };
+        steps[i] = step;
+      });
+    });
+  };
+
+  const recordBatch = (
+    operation: string,
+    inputs: readonly RecordInput[],
+    rules: SessionRules,
+  ): Promise<SessionStep[]> =>
+    run(operation, async () => {
+      if (!Array.isArray(inputs)) throw invalid('inputs must be an array');
+      checkRules(rules);
+      const batch = inputs.map((input) => prepare(input, rules));
+      const steps: SessionStep[] = new Array(batch.length);
+      if (batch.length === 0) return steps;
+      const shared = {
+        botMax: String(rules.botMaxViewsPerMinute),
+        timeout: String(rules.sessionTimeoutMs),
+        ttl: String(Math.ceil(rules.sessionTimeoutMs + ttlMarginMs)),
+        window: String(Math.ceil(rules.realtimeWindowMs)),
+      };
+      // On a single Redis the whole batch is one segment: its pipeline runs every view in order.
+      const parts = cluster ? segments(batch) : [batch.map((_, i) => i)];
+      for (const segment of parts) await applySegment(batch, segment, shared, rules, steps);
+      return steps;
+    });
 
   const store: HotStore = {
     salt(now) {
       checkTime(now, 'now');
       const period = Math.floor(now / DAY_MS);
-      const cached = salts.get(period);
-      if (cached !== undefined) return Promise.resolve(cached);
+      // Read from Redis at every call (the engine asks about once a minute), never cached here: after Redis
+      // lost its data, every instance must move to the one new salt.
       return run('salt', async () => {
-        // A salt is gone 48 h after its period began (Redis counts the TTL on its own clock).
-        const ttl = Math.max(1, (period + 2) * DAY_MS - now);
-        const [current, previous] = await Promise.all([
-          scripts.salt(keys.salt(period), randomHex(32), Math.ceil(ttl)) as Promise<string>,
-          redis.get(keys.salt(period - 1)),
-        ]);
-        const pair: SaltPair = { period, current, previous };
-        salts.set(period, pair);
-        for (const p of salts.keys()) if (p < period - 1) salts.delete(p);
+        const [current, previous] = (await scripts.salt(keys.salts(), String(period), randomHex(32))) as [
+          string,
+          string | null,
+        ];
+        const pair: SaltPair = { period, current, previous: previous ?? null };
         return pair;
       });
     },
 
-    recordPageView(input: RecordInput, rules: SessionRules) {
-      return run('recordPageView', async () => {
-        const visitorKey = checkKeyPart('visitorKey', input.visitorKey);
-        checkKeyPart('newSessionId', input.newSessionId);
-        checkTime(input.view.at, 'view.at');
-        checkRules(rules);
-        const scopes = input.scopes ?? [];
-        for (const scope of scopes) checkKeyPart('scope', scope);
-        const at = input.view.at;
-        const bucket = keys.bucketOf(visitorKey);
-        const ttl = Math.ceil(rules.sessionTimeoutMs + ttlMarginMs);
+    async recordPageView(input: RecordInput, rules: SessionRules) {
+      const [step] = await recordBatch('recordPageView', [input], rules);
+      return step as SessionStep;
+    },
 
-        const previousKey =
-          input.previousVisitorKey !== null && input.previousVisitorKey !== visitorKey
-            ? checkKeyPart('previousVisitorKey', input.previousVisitorKey)
-            : null;
-        const prevBucket = previousKey === null ? bucket : keys.bucketOf(previousKey);
-        let prev: Record<string, unknown> | undefined;
-        if (previousKey !== null) {
-          if (!cluster || prevBucket === bucket) {
-            prev = { mode: 'lookup', base: argBase(prevBucket) };
-          } else {
-            // Another slot: detach first, then adopt in this view's script (two round trips, only right after
-            // a salt rotation). If the second call fails, that session is lost to finalization.
-            const fields = await detach(previousKey);
-            if (fields !== null) prev = { mode: 'adopt', fields };
-          }
-        }
-
-        const start = sessionize(
-          null,
-          { view: input.view, visitorKey, newSessionId: input.newSessionId, viewsThisMinute: 0 },
-          rules,
-        ).session;
-        const payload: Record<string, unknown> = {
-          base: argBase(bucket),
-          vk: visitorKey,
-          at: String(at),
-          id: input.view.id,
-          day: input.view.day,
-          path: input.view.path,
-          bot: input.view.isBot ? '1' : '0',
-          botMax: String(rules.botMaxViewsPerMinute),
-          timeout: String(rules.sessionTimeoutMs),
-          ttl: String(ttl),
-          window: String(Math.ceil(rules.realtimeWindowMs)),
-          sid: input.newSessionId,
-          // The new session's fields but its bot flags, which depend on the rate the script counts.
-          start: encodeSession({
-            ...start,
-            lastViewIsBot: undefined,
-            isBot: undefined,
-          } as Partial<HotSession>),
-          scopes,
-        };
-        if (input.view.userId !== null) payload.userId = input.view.userId;
-        if (prev !== undefined) payload.prev = prev;
-
-        // Only a same-script lookup declares the previous key's shard; otherwise every key is in this one.
-        const declared = prev?.mode === 'lookup' ? prevBucket : bucket;
-        const declaredKey = prev?.mode === 'lookup' ? (previousKey as string) : visitorKey;
-        let reply: RecordReply;
-        try {
-          reply = (await scripts.record(
-            keys.pointer(bucket, visitorKey),
-            keys.rate(bucket, visitorKey, Math.floor(at / MINUTE_MS)),
-            keys.expiry(bucket),
-            keys.lease(bucket),
-            keys.realtime(bucket),
-            keys.pointer(declared, declaredKey),
-            keys.expiry(declared),
-            keys.lease(declared),
-            JSON.stringify(payload),
-          )) as RecordReply;
-        } catch (error) {
-          if (prev?.mode === 'adopt') {
-            logger?.warn('[anon] [redis] a session detached after a salt rotation could not be adopted', {
-              error: error instanceof Error ? error.message : String(error),
-            });
-          }
-          throw error;
-        }
-        const [viewsThisMinute, flat] = reply;
-        const live = flat.length > 0 ? decodeSession(flat) : null;
-        // The script applied the same reducer to the same state; this gives the caller its exact result.
-        const step = sessionize(
-          live === null ? null : { ...live, visitorKey },
-          {
-            view: input.view,
-            visitorKey,
-            newSessionId: input.newSessionId,
-            viewsThisMinute: Number(viewsThisMinute),
-          },
-          rules,
-        );
-        // An ended session found under the previous key keeps the key it lived under.
-        return {
-          ...step,
-          ended: step.ended === null || live === null ? null : { ...step.ended, visitorKey: live.visitorKey },
-        };
-      });
+    recordPageViews(inputs: readonly RecordInput[], rules: SessionRules) {
+      return recordBatch('recordPageViews', inputs, rules);
     },
 
     engage(visitorKey, viewId, engagedMs, now) {
@@ -248,6 +435,7 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
           argBase(bucket),
           viewId,
           engagedMs === null ? '' : String(engagedMs),
+          String(now),
         )) as [string, string, string, string, string] | null;
         if (reply === null) return null;
         const result: EngageResult = {

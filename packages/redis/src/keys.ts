@@ -80,9 +80,12 @@ export class KeyLayout {
     return scope === undefined ? `${this.base(bucket)}rt` : `${this.base(bucket)}rt:${scope}`;
   }
 
-  /** The salt of one 24 h period (one key per period, outside the shards). */
-  salt(period: number): string {
-    return `${this.prefix}salt:${period}`;
+  /**
+   * The salts of every period held, one hash (field: period). One key, outside the shards and without a TTL,
+   * so eviction never takes a salt; the salt script deletes old periods itself.
+   */
+  salts(): string {
+    return `${this.prefix}salts`;
   }
 }
 
@@ -98,4 +101,35 @@ export function checkKeyPart(what: string, value: unknown): string {
     );
   }
   return value;
+}
+
+/** CRC16-CCITT (XMODEM) table, the checksum Redis Cluster maps keys to slots with. */
+const CRC16_TABLE = (() => {
+  const table = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let crc = i << 8;
+    for (let bit = 0; bit < 8; bit++)
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    table[i] = crc;
+  }
+  return table;
+})();
+
+const utf8 = new TextEncoder();
+
+/**
+ * The Redis Cluster slot of a full key name (client `keyPrefix` included), as `CLUSTER KEYSLOT` computes it:
+ * the hash tag between the first `{` and the next `}` if non-empty, else the whole key.
+ */
+export function keySlot(key: string): number {
+  let hashed = key;
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) hashed = key.slice(open + 1, close);
+  }
+  let crc = 0;
+  for (const byte of utf8.encode(hashed))
+    crc = ((crc << 8) & 0xffff) ^ (CRC16_TABLE[((crc >> 8) ^ byte) & 0xff] as number);
+  return crc % 16_384;
 }

@@ -1,7 +1,7 @@
 /**
  * The hot store's Lua scripts. Each runs atomically on the server, touches the keys of one shard (one hash
- * tag, so one Cluster slot; `record` may also touch the previous visitor key's shard on a single Redis) and
- * is sent as EVALSHA through ioredis `defineCommand`. Keys not listed in KEYS are built from the shard's
+ * tag, so one Cluster slot; on a single Redis, `record` may touch several shards) and is sent as EVALSHA
+ * through ioredis `defineCommand`. Keys not listed in KEYS are built from the shard's
  * base passed in ARGV, so they share the declared keys' tag.
  *
  * Numbers arrive as the strings JavaScript formatted and are stored unchanged, so they read back exactly;
@@ -13,21 +13,15 @@ local function num(n) return string.format('%.17g', n) end
 `;
 
 /**
- * One page view. KEYS: pointer, rate counter, expiry index, lease index, real-time (overall), previous
- * pointer, previous expiry index, previous lease index. ARGV[1]: JSON payload (see `hot-store.ts`).
- * Returns `{ viewsThisMinute, the live session before this view (flat hash, or empty) }`.
+ * The rule of one page view, shared by every caller of `RECORD_LUA` (one view or a batch): defines
+ * `record_view(s, v)`, which applies view `v` with the settings `s` and returns the visitor's rate count and
+ * the live session as it was before the view (flat hash, or empty). Every key is built from the view's shard
+ * base `v.base`: on Cluster every view of one call shares it (one slot, declared in KEYS for routing); on a
+ * single Redis one call may mix shards. `v.prev` asks to continue the session of the previous visitor key:
+ * `lookup` reads it where it lives (the same shard, or any shard on a single Redis), `adopt` installs one an
+ * earlier DETACH_LUA call took out of its slot (Cluster).
  */
-export const RECORD_LUA = `${COMMON}
-local p = cjson.decode(ARGV[1])
-local at = tonumber(p.at)
-local ttl = p.ttl
-
-local count = redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], 120000)
-local viewIsBot = (p.bot == '1') or (count > tonumber(p.botMax))
-local botFlag = '0'
-if viewIsBot then botFlag = '1' end
-
+const RECORD_VIEW_LUA = `
 local function field(flat, name)
   for i = 1, #flat, 2 do
     if flat[i] == name then return flat[i + 1] end
@@ -35,128 +29,171 @@ local function field(flat, name)
   return nil
 end
 
--- The visitor's live session: one a sweeper has claimed (in the lease index) is the sweeper's, not the visitor's.
-local sid = redis.call('GET', KEYS[1])
-local cur = nil
-if sid and redis.call('ZSCORE', KEYS[4], sid) then sid = nil end
-if sid then
-  cur = redis.call('HGETALL', p.base .. 's:' .. sid)
-  if #cur == 0 then
-    cur = nil
-    sid = nil
-  end
-end
+local function record_view(s, v)
+  local at = tonumber(v.at)
+  local ttl = s.ttl
+  local expiry = v.base .. 'x'
+  local lease = v.base .. 'l'
+  local pointer = v.base .. 'v:' .. v.vk
+  local rate = v.base .. 'r:' .. v.vk .. ':' .. v.m
 
-local prev = p.prev
-if prev and prev.mode == 'adopt' then
-  -- The previous key's session, detached from its own slot by an earlier call (Redis Cluster only).
-  local aid = field(prev.fields, 'id')
-  local akey = p.base .. 's:' .. aid
-  redis.call('DEL', akey)
-  redis.call('HSET', akey, unpack(prev.fields))
-  redis.call('ZADD', KEYS[3], field(prev.fields, 'lastSeenAt'), aid)
-  redis.call('PEXPIRE', akey, ttl)
+  local count = redis.call('INCR', rate)
+  redis.call('PEXPIRE', rate, 120000)
+  local viewIsBot = (v.bot == '1') or (count > tonumber(s.botMax))
+  local botFlag = '0'
+  if viewIsBot then botFlag = '1' end
+
+  -- The visitor's live session: one a sweeper has claimed (in the lease index) is the sweeper's, not the visitor's.
+  local sid = redis.call('GET', pointer)
+  local cur = nil
+  if sid and redis.call('ZSCORE', lease, sid) then sid = nil end
   if sid then
-    -- The visitor already has a session: the adopted one stays on its own until the sweeper finalizes it.
-    redis.call('HSET', akey, '_v', '')
-  else
-    redis.call('HSET', akey, '_v', p.vk)
-    redis.call('SET', KEYS[1], aid, 'PX', ttl)
-    sid = aid
-    cur = redis.call('HGETALL', akey)
-  end
-elseif prev and prev.mode == 'lookup' and not sid then
-  local psid = redis.call('GET', KEYS[6])
-  if psid and not redis.call('ZSCORE', KEYS[8], psid) then
-    local pkey = prev.base .. 's:' .. psid
-    local pcur = redis.call('HGETALL', pkey)
-    if #pcur > 0 then
-      -- Move the session to this visitor key (and its shard): a session continues across a salt rotation.
-      local nkey = p.base .. 's:' .. psid
-      redis.call('DEL', KEYS[6])
-      redis.call('ZREM', KEYS[7], psid)
-      if pkey ~= nkey then redis.call('RENAME', pkey, nkey) end
-      redis.call('HSET', nkey, '_v', p.vk)
-      redis.call('SET', KEYS[1], psid, 'PX', ttl)
-      sid = psid
-      cur = redis.call('HGETALL', nkey)
+    cur = redis.call('HGETALL', v.base .. 's:' .. sid)
+    if #cur == 0 then
+      cur = nil
+      sid = nil
     end
   end
-end
 
-local start = true
-if cur then
-  local key = p.base .. 's:' .. sid
-  local lastStr = field(cur, 'lastSeenAt')
-  local last = tonumber(lastStr)
-  local gap = at - last
-  if gap < 0 then gap = 0 end
-  if gap <= tonumber(p.timeout) then
-    start = false
-    local newLast = lastStr
-    if at > last then newLast = p.at end
-    local isBot = botFlag
-    if field(cur, 'isBot') == '1' then isBot = '1' end
-    local pageViews = tonumber(field(cur, 'pageViews')) + 1
-    redis.call('HSET', key, 'visitorKey', p.vk, 'lastSeenAt', newLast, 'pageViews', tostring(pageViews),
-      'exitPath', p.path, 'lastViewId', p.id, 'lastViewDay', p.day, 'lastViewIsBot', botFlag, 'isBot', isBot)
-    if p.userId then redis.call('HSET', key, 'userId', p.userId) end
-    redis.call('HDEL', key, 'lastEngagedMs')
+  local prev = v.prev
+  if prev and prev.mode == 'adopt' then
+    -- The previous key's session, detached from its own slot by an earlier call (Redis Cluster only).
+    local aid = field(prev.fields, 'id')
+    local akey = v.base .. 's:' .. aid
+    redis.call('DEL', akey)
+    redis.call('HSET', akey, unpack(prev.fields))
+    redis.call('ZADD', expiry, field(prev.fields, 'lastSeenAt'), aid)
+    redis.call('PEXPIRE', akey, ttl)
+    if sid then
+      -- The visitor already has a session: the adopted one stays on its own until the sweeper finalizes it.
+      redis.call('HSET', akey, '_v', '')
+    else
+      redis.call('HSET', akey, '_v', v.vk)
+      redis.call('SET', pointer, aid, 'PX', ttl)
+      sid = aid
+      cur = redis.call('HGETALL', akey)
+    end
+  elseif prev and prev.mode == 'lookup' and not sid then
+    local ppointer = prev.base .. 'v:' .. prev.vk
+    local psid = redis.call('GET', ppointer)
+    if psid and not redis.call('ZSCORE', prev.base .. 'l', psid) then
+      local pkey = prev.base .. 's:' .. psid
+      local pcur = redis.call('HGETALL', pkey)
+      if #pcur > 0 then
+        -- Move the session to this visitor key (and its shard): a session continues across a salt rotation.
+        local nkey = v.base .. 's:' .. psid
+        redis.call('DEL', ppointer)
+        redis.call('ZREM', prev.base .. 'x', psid)
+        if pkey ~= nkey then redis.call('RENAME', pkey, nkey) end
+        redis.call('HSET', nkey, '_v', v.vk)
+        redis.call('SET', pointer, psid, 'PX', ttl)
+        sid = psid
+        cur = redis.call('HGETALL', nkey)
+      end
+    end
+  end
+
+  local start = true
+  if cur then
+    local key = v.base .. 's:' .. sid
+    local lastStr = field(cur, 'lastSeenAt')
+    local last = tonumber(lastStr)
+    local gap = at - last
+    if gap < 0 then gap = 0 end
+    if gap <= tonumber(s.timeout) then
+      start = false
+      local newLast = lastStr
+      if at > last then newLast = v.at end
+      local isBot = botFlag
+      if field(cur, 'isBot') == '1' then isBot = '1' end
+      local pageViews = tonumber(field(cur, 'pageViews')) + 1
+      redis.call('HSET', key, 'visitorKey', v.vk, 'lastSeenAt', newLast, 'pageViews', tostring(pageViews),
+        'exitPath', v.path, 'lastViewId', v.id, 'lastViewDay', v.day, 'lastViewIsBot', botFlag, 'isBot', isBot)
+      if v.userId then redis.call('HSET', key, 'userId', v.userId) end
+      redis.call('HDEL', key, 'lastEngagedMs')
+      redis.call('PEXPIRE', key, ttl)
+      redis.call('PEXPIRE', pointer, ttl)
+      redis.call('ZADD', expiry, newLast, sid)
+    else
+      -- Ended: it leaves the expiry index here, so no sweeper can also return it; the caller finalizes it.
+      redis.call('DEL', key)
+      redis.call('ZREM', expiry, sid)
+    end
+  end
+
+  if start then
+    local key = v.base .. 's:' .. v.sid
+    redis.call('HSET', key, unpack(v.start))
+    redis.call('HSET', key, 'lastViewIsBot', botFlag, 'isBot', botFlag, '_v', v.vk)
     redis.call('PEXPIRE', key, ttl)
-    redis.call('PEXPIRE', KEYS[1], ttl)
-    redis.call('ZADD', KEYS[3], newLast, sid)
-  else
-    -- Ended: it leaves the expiry index here, so no sweeper can also return it; the caller finalizes it.
-    redis.call('DEL', key)
-    redis.call('ZREM', KEYS[3], sid)
+    redis.call('SET', pointer, v.sid, 'PX', ttl)
+    redis.call('ZADD', expiry, v.at, v.sid)
   end
-end
+  redis.call('PEXPIRE', expiry, ttl)
 
-if start then
-  local key = p.base .. 's:' .. p.sid
-  redis.call('HSET', key, unpack(p.start))
-  redis.call('HSET', key, 'lastViewIsBot', botFlag, 'isBot', botFlag, '_v', p.vk)
-  redis.call('PEXPIRE', key, ttl)
-  redis.call('SET', KEYS[1], p.sid, 'PX', ttl)
-  redis.call('ZADD', KEYS[3], p.at, p.sid)
-end
-redis.call('PEXPIRE', KEYS[3], ttl)
-
-if not viewIsBot then
-  local floor = '(' .. num(at - tonumber(p.window))
-  local function mark(key)
-    redis.call('ZADD', key, 'GT', p.at, p.vk)
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', floor)
-    redis.call('PEXPIRE', key, p.window)
+  if not viewIsBot then
+    local floor = '(' .. num(at - tonumber(s.window))
+    local function mark(key)
+      redis.call('ZADD', key, 'GT', v.at, v.vk)
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', floor)
+      redis.call('PEXPIRE', key, s.window)
+    end
+    mark(v.base .. 'rt')
+    for i = 1, #v.scopes do mark(v.base .. 'rt:' .. v.scopes[i]) end
   end
-  mark(KEYS[5])
-  for i = 1, #p.scopes do mark(p.base .. 'rt:' .. p.scopes[i]) end
-end
 
-return { count, cur or {} }
+  return count, cur or {}
+end
 `;
 
 /**
- * Detach the live session of a visitor key so another slot can adopt it (Redis Cluster, after a salt
- * rotation). KEYS: pointer, expiry index, lease index. ARGV: shard base. Returns the flat hash or empty.
+ * Page views applied one after the other in the order given, each exactly as `record_view` applies it.
+ * KEYS: expiry index, lease index and overall real-time set of the first view's shard (they route the call to
+ * its slot on Cluster; the script builds every key from each view's base). ARGV[1]: JSON
+ * `{ botMax, timeout, ttl, window, views: [...] }` (see `hot-store.ts`). Returns the flat list
+ * `{ viewsThisMinute₁, live session before view₁, viewsThisMinute₂, … }`.
+ */
+export const RECORD_LUA = `${COMMON}${RECORD_VIEW_LUA}
+local s = cjson.decode(ARGV[1])
+local out = {}
+for i = 1, #s.views do
+  local count, cur = record_view(s, s.views[i])
+  out[#out + 1] = count
+  out[#out + 1] = cur
+end
+return out
+`;
+
+/**
+ * Detach the live sessions of visitor keys of one shard so another slot can adopt them (Redis Cluster, after
+ * a salt rotation). KEYS: expiry index, lease index. ARGV: shard base, then visitor keys. Returns one flat
+ * hash per visitor key, empty where it had no live session.
  */
 export const DETACH_LUA = `
-local sid = redis.call('GET', KEYS[1])
-if not sid then return {} end
-if redis.call('ZSCORE', KEYS[3], sid) then return {} end
-local key = ARGV[1] .. 's:' .. sid
-local flat = redis.call('HGETALL', key)
-if #flat == 0 then return {} end
-redis.call('DEL', KEYS[1], key)
-redis.call('ZREM', KEYS[2], sid)
-return flat
+local out = {}
+for i = 2, #ARGV do
+  local pointer = ARGV[1] .. 'v:' .. ARGV[i]
+  local flat = {}
+  local sid = redis.call('GET', pointer)
+  if sid and not redis.call('ZSCORE', KEYS[2], sid) then
+    local key = ARGV[1] .. 's:' .. sid
+    flat = redis.call('HGETALL', key)
+    if #flat > 0 then
+      redis.call('DEL', pointer, key)
+      redis.call('ZREM', KEYS[1], sid)
+    end
+  end
+  out[#out + 1] = flat
+end
+return out
 `;
 
 /**
- * Beacon engagement on the live (unclaimed) session. KEYS: pointer, lease index. ARGV: shard base, view id, engaged ms (empty for none).
- * Returns `{ sessionId, lastViewDay, lastSeenAt, exitPath, lastViewIsBot }` or nil.
+ * Beacon engagement on the live (unclaimed) session, capped at the time elapsed since the view (a beacon
+ * cannot claim more) and kept only if larger than before. KEYS: pointer, lease index. ARGV: shard base, view
+ * id, engaged ms (empty for none), now. Returns `{ sessionId, lastViewDay, lastSeenAt, exitPath, lastViewIsBot }` or nil.
  */
-export const ENGAGE_LUA = `
+export const ENGAGE_LUA = `${COMMON}
 local sid = redis.call('GET', KEYS[1])
 if not sid or redis.call('ZSCORE', KEYS[2], sid) then return nil end
 local key = ARGV[1] .. 's:' .. sid
@@ -164,10 +201,17 @@ local f = redis.call('HMGET', key, 'lastViewId', 'lastEngagedMs', 'lastViewDay',
 if not f[1] or f[1] ~= ARGV[2] then return nil end
 if ARGV[3] ~= '' then
   local engaged = tonumber(ARGV[3])
+  local text = ARGV[3]
+  local elapsed = tonumber(ARGV[4]) - tonumber(f[4])
+  if elapsed < 0 then elapsed = 0 end
+  if engaged > elapsed then
+    engaged = elapsed
+    text = num(elapsed)
+  end
   local current = 0
   if f[2] then current = tonumber(f[2]) end
   if engaged > current then
-    redis.call('HSET', key, 'lastEngagedMs', ARGV[3])
+    redis.call('HSET', key, 'lastEngagedMs', text)
   elseif not f[2] then
     redis.call('HSET', key, 'lastEngagedMs', '0')
   end
@@ -264,10 +308,31 @@ end
 return removed
 `;
 
-/** The salt of a period, created once. KEYS: salt key. ARGV: new salt, TTL. Returns the salt in force. */
+/**
+ * The salt of a period, created once, in one hash of every salt held (field: period). The hash has no TTL, so
+ * `volatile-*` eviction can never take a salt; salts older than the previous period of the newest one are
+ * deleted here instead, so a salt is gone once any instance asks for the salt of the period after next (the
+ * engine asks every minute). A period older than that gets a salt that is neither kept nor shared (a clock
+ * more than a day behind the others). KEYS: the salts hash. ARGV: period, new salt.
+ * Returns `{ salt in force, previous period's salt or false }`.
+ */
 export const SALT_LUA = `
-local current = redis.call('GET', KEYS[1])
-if current then return current end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return ARGV[1]
+local period = tonumber(ARGV[1])
+local newest = period
+local held = redis.call('HKEYS', KEYS[1])
+for i = 1, #held do
+  local p = tonumber(held[i])
+  if p and p > newest then newest = p end
+end
+if period < newest - 1 then return { ARGV[2], false } end
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  current = ARGV[2]
+end
+for i = 1, #held do
+  local p = tonumber(held[i])
+  if p and p < newest - 1 then redis.call('HDEL', KEYS[1], held[i]) end
+end
+return { current, redis.call('HGET', KEYS[1], tostring(period - 1)) }
 `;

@@ -116,6 +116,105 @@ if (cluster !== null) {
       await deleteKeys(redis, prefix);
     });
 
+    it('a batch is one pipeline per master and one script per shard group (INFO commandstats)', async () => {
+      const prefix = uniquePrefix('cluster-batch');
+      const redis = await client();
+      const layout = new KeyLayout(prefix, 64);
+      const hot = redisHotStore(redis, { prefix });
+      let n = 0;
+      const batchOf = (size: number, visitors: number) =>
+        Array.from({ length: size }, () => {
+          n++;
+          return {
+            visitorKey: `vk-${n % visitors}`,
+            previousVisitorKey: null,
+            view: view(T0 + n * 100),
+            newSessionId: `s-${n}`,
+            scopes: ['page:/', 'community:montreal'],
+          };
+        });
+      // Load the script on every master's connection first (the first use of a script there is an EVAL).
+      await hot.recordPageViews(batchOf(400, 400), RULES);
+      const masters = redis.nodes('master');
+      const scriptCalls = async (): Promise<{ scripts: number; other: number }> => {
+        let scripts = 0;
+        let other = 0;
+        for (const node of masters) {
+          const info = await node.info('commandstats');
+          for (const [, name, calls] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+            if (name === 'evalsha' || name === 'eval') scripts += Number(calls);
+            else if (name !== 'info' && !String(name).startsWith('cluster')) other += Number(calls);
+          }
+        }
+        return { scripts, other };
+      };
+      const lines: string[] = [];
+      for (const [size, visitors] of [
+        [10, 10],
+        [50, 50],
+        [200, 200],
+        [500, 500],
+        [500, 40],
+      ] as const) {
+        const batch = batchOf(size, visitors);
+        const shards = new Set(batch.map((b) => layout.bucketOf(b.visitorKey))).size;
+        const before = await scriptCalls();
+        const steps = await hot.recordPageViews(batch, RULES);
+        const after = await scriptCalls();
+        expect(steps).toHaveLength(size);
+        expect(after.scripts - before.scripts).toBe(shards);
+        // commandstats also counts the commands the scripts run inside the server: reported, not sent.
+        const inside = (after.other - before.other) / size;
+        lines.push(
+          `batch ${size} (${visitors} visitors): ${shards} scripts, ${(shards / size).toFixed(3)}/view (${inside.toFixed(1)} commands inside scripts per view)`,
+        );
+        if (size >= 200) expect(shards / size).toBeLessThan(0.35);
+      }
+      console.info(`[anon] [redis] commands per view, three-master Cluster: ${lines.join('; ')}`);
+      await deleteKeys(redis, prefix);
+    });
+
+    it('a batch after a salt rotation moves sessions across slots, each exactly once', async () => {
+      const prefix = uniquePrefix('cluster-batch-move');
+      const redis = await client();
+      const layout = new KeyLayout(prefix, 64);
+      const hot = redisHotStore(redis, { prefix });
+      const old = Array.from({ length: 30 }, (_, i) => `old-${i}`);
+      const first = await hot.recordPageViews(
+        old.map((k, i) => ({
+          visitorKey: k,
+          previousVisitorKey: null,
+          view: view(T0 + i),
+          newSessionId: `s-${i}`,
+          scopes: [],
+        })),
+        RULES,
+      );
+      // Each visitor comes back twice in one batch under today's key, naming yesterday's.
+      const batch = [0, 1].flatMap((round) =>
+        old.map((k, i) => ({
+          visitorKey: `new-${i}`,
+          previousVisitorKey: k,
+          view: view(T0 + 60_000 + round * 1_000 + i),
+          newSessionId: `n-${round}-${i}`,
+          scopes: [],
+        })),
+      );
+      expect(batch.some((b) => layout.bucketOf(b.visitorKey) !== layout.bucketOf(b.previousVisitorKey))).toBe(
+        true,
+      );
+      const steps = await hot.recordPageViews(batch, RULES);
+      steps.forEach((step, j) => {
+        const i = j % old.length;
+        expect(step.isNew).toBe(false);
+        expect(step.seq).toBe(j < old.length ? 2 : 3);
+        expect(step.session.id).toBe(first[i]?.session.id);
+        expect(step.session.visitorKey).toBe(`new-${i}`);
+      });
+      expect(await sessionCount(redis, prefix)).toBe(old.length);
+      await deleteKeys(redis, prefix);
+    });
+
     it('a session moves to a visitor key in another slot after a salt rotation', async () => {
       const prefix = uniquePrefix('cluster-move');
       const redis = await client();

@@ -1,13 +1,16 @@
-import { AnonError, type HotStore, isAnonError } from '@anon/core';
+import { spawn } from 'node:child_process';
+import { AnonError, type HotStore, isAnonError, type SaltPair } from '@anon/core';
 import { memoryHotStore } from '@anon/core/memory';
 import { redisHotStore } from '@anon/redis';
-import { fitTo, HOSTILE_STRINGS } from '@anon/testing';
+import { fitTo, HOSTILE_STRINGS, waitFor } from '@anon/testing';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  clusterBinariesAvailable,
   connect,
   deleteKeys,
+  freePort,
   keysWithoutExpiry,
   MINUTE,
   RedisProxy,
@@ -31,12 +34,21 @@ suite('redisHotStore on a single Redis', () => {
     return { hot: redisHotStore(redis, { prefix, ...(buckets === undefined ? {} : { buckets }) }), prefix };
   };
 
+  const extra: Redis[] = [];
+  /** Another connection, as another app instance has; closed after the file. */
+  const connectOnce = (): Redis => {
+    const c = connect();
+    extra.push(c);
+    return c;
+  };
+
   beforeAll(() => {
     redis = connect();
   });
   afterAll(async () => {
     for (const prefix of prefixes) await deleteKeys(redis, prefix);
     redis.disconnect();
+    for (const c of extra) c.disconnect();
   });
 
   it('a visitor reads three pages in one session, then comes back after the timeout to a new one', async () => {
@@ -161,19 +173,34 @@ suite('redisHotStore on a single Redis', () => {
         RULES,
       );
     }
-    expect(await hot.engage('vk', v1.id, 500, T0)).toBeNull();
-    expect(await hot.engage('vk', v2.id, 700, T0)).toEqual({
+    const later = T0 + 11_000; // 10 s after v2
+    expect(await hot.engage('vk', v1.id, 500, later)).toBeNull();
+    expect(await hot.engage('vk', v2.id, 700, later)).toEqual({
       sessionId: 's-1',
       day: v2.day,
       at: v2.at,
       path: '/b',
       isBot: false,
     });
-    await hot.engage('vk', v2.id, 300, T0);
-    await hot.engage('vk', v2.id, null, T0);
+    await hot.engage('vk', v2.id, 300, later);
+    await hot.engage('vk', v2.id, null, later);
     const [claimed] = await hot.claimExpired(T0 + 1_000 + RULES.sessionTimeoutMs + 1, RULES, 1, 1_000);
     expect(claimed?.lastEngagedMs).toBe(700);
-    await expect(hot.engage('vk', v2.id, Number.NaN, T0)).rejects.toSatisfy((e) =>
+  });
+
+  it('engage keeps no more engaged time than has passed since the view', async () => {
+    const { hot } = fresh('engage-cap');
+    const v = view(T0, { path: '/a' });
+    await hot.recordPageView(
+      { visitorKey: 'vk', previousVisitorKey: null, view: v, newSessionId: 's-1', scopes: [] },
+      RULES,
+    );
+    // A beacon 0.2 s after the view claims a day.
+    await hot.engage('vk', v.id, 86_400_000, T0 + 200);
+    await hot.engage('vk', v.id, 150, T0 + 300);
+    const [claimed] = await hot.claimExpired(T0 + RULES.sessionTimeoutMs + 1, RULES, 1, 1_000);
+    expect(claimed?.lastEngagedMs).toBe(200);
+    await expect(hot.engage('vk', v.id, Number.NaN, T0)).rejects.toSatisfy((e) =>
       isAnonError(e, 'invalid_input'),
     );
   });
@@ -238,20 +265,97 @@ suite('redisHotStore on a single Redis', () => {
     expect(nextMinute).toMatchObject({ viewsThisMinute: 1, isBot: false });
   });
 
-  it('creates one salt per period for every instance, keeps the previous one, all with an expiry', async () => {
+  it('creates one salt per period for every instance, with no expiry, and deletes it 48 h after its period began', async () => {
     const { hot, prefix } = fresh('salt');
-    const peer = redisHotStore(redis, { prefix });
-    const [a, b] = await Promise.all([hot.salt(T0), peer.salt(T0 + 1_000)]);
+    const instances = [hot, ...Array.from({ length: 7 }, () => redisHotStore(connectOnce(), { prefix }))];
+    const day = 24 * 60 * MINUTE;
+    // Eight instances ask at once: one salt is created (the script is atomic), every one gets it.
+    const pairs = await Promise.all(instances.map((h, i) => h.salt(T0 + i)));
+    const a = pairs[0] as SaltPair;
     expect(a.current).toMatch(/^[0-9a-f]{64}$/);
-    expect(b).toEqual(a);
-    const tomorrow = await peer.salt(T0 + 24 * 60 * MINUTE);
-    expect(tomorrow.previous).toBe(a.current);
-    expect(tomorrow.current).not.toBe(a.current);
-    expect((await hot.salt(T0 + 2 * 24 * 60 * MINUTE)).previous).toBe(tomorrow.current);
-    const ttl = await redis.pttl(`${prefix}salt:${a.period}`);
-    // Created at T0 (noon of its period): gone 48 h after the period began, 36 h later.
-    expect(ttl).toBeGreaterThan(36 * 60 * MINUTE - 60_000);
-    expect(ttl).toBeLessThanOrEqual(36 * 60 * MINUTE);
+    for (const pair of pairs) expect(pair).toEqual(a);
+    const salts = `${prefix}salts`;
+    // No TTL: under volatile-lru (or any volatile-* policy) Redis never evicts it.
+    expect(await redis.pttl(salts)).toBe(-1);
+    expect(await redis.hgetall(salts)).toEqual({ [String(a.period)]: a.current });
+
+    const tomorrow = await instances[3]?.salt(T0 + day);
+    expect(tomorrow).toMatchObject({ period: a.period + 1, previous: a.current });
+    expect(tomorrow?.current).not.toBe(a.current);
+    // Still held 47 h 59 min after its period began…
+    const periodStart = a.period * day;
+    expect((await hot.salt(periodStart + 2 * day - 1)).previous).toBe(a.current);
+    expect(Object.keys(await redis.hgetall(salts)).sort()).toEqual([String(a.period), String(a.period + 1)]);
+    // …and deleted by the first instance that asks 48 h after: only yesterday's and today's remain.
+    const later = await instances[5]?.salt(periodStart + 2 * day);
+    expect(later?.previous).toBe(tomorrow?.current);
+    expect(await redis.hgetall(salts)).toEqual({
+      [String(a.period + 1)]: tomorrow?.current,
+      [String(a.period + 2)]: later?.current,
+    });
+    expect(await redis.pttl(salts)).toBe(-1);
+    // A clock more than a day behind gets a salt that is neither kept nor shared, and deletes nothing.
+    const lagging = await hot.salt(T0);
+    expect([a.current, tomorrow?.current, later?.current]).not.toContain(lagging.current);
+    expect(Object.keys(await redis.hgetall(salts))).toHaveLength(2);
+  });
+
+  it.skipIf(!clusterBinariesAvailable())(
+    'under maxmemory with volatile-lru, Redis evicts sessions but never the salt',
+    async () => {
+      const port = await freePort();
+      const server = spawn('redis-server', [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory',
+        '4mb',
+        '--maxmemory-policy',
+        'volatile-lru',
+      ]);
+      const small = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 1 });
+      small.on('error', () => {});
+      try {
+        await waitFor(async () => (await small.ping().catch(() => '')) === 'PONG', 5_000);
+        const hot = redisHotStore(small);
+        const salt = await hot.salt(T0);
+        // Far more volatile data than fits: sessions with their TTLs, like a busy cache beside them.
+        for (let i = 0; i < 40; i++) {
+          await hot.recordPageViews(
+            Array.from({ length: 100 }, (_, j) => ({
+              visitorKey: `vk-${i}-${j}`,
+              previousVisitorKey: null,
+              view: view(T0 + i * 100 + j, { referrer: `https://example.com/${'x'.repeat(400)}` }),
+              newSessionId: `s-${i}-${j}`,
+              scopes: ['page:/'],
+            })),
+            RULES,
+          );
+        }
+        const stats = await small.info('stats');
+        expect(Number(/evicted_keys:(\d+)/.exec(stats)?.[1])).toBeGreaterThan(0);
+        expect(await redisHotStore(small).salt(T0 + 1_000)).toEqual(salt);
+      } finally {
+        small.disconnect();
+        server.kill();
+      }
+    },
+  );
+
+  it('after Redis lost the salt, every instance moves to the one new salt (nothing cached in the adapter)', async () => {
+    const { hot, prefix } = fresh('salt-lost');
+    const peer = redisHotStore(connectOnce(), { prefix });
+    const before = await hot.salt(T0);
+    expect(await peer.salt(T0 + 1)).toEqual(before);
+    await redis.del(`${prefix}salts`); // an empty restart, or a FLUSHALL
+    const [x, y] = await Promise.all([hot.salt(T0 + 2), peer.salt(T0 + 3)]);
+    expect(x.current).not.toBe(before.current);
+    expect(y).toEqual(x);
   });
 
   it('leaves no key without an expiry', async () => {
@@ -363,7 +467,7 @@ suite('redisHotStore on a single Redis', () => {
       const keys = await redis.keys(`${clientPrefix}anon:*`);
       expect(keys.some((k) => k.includes('}:s:s-1'))).toBe(true);
       expect(keys.some((k) => k.includes('}:rt:page:/'))).toBe(true);
-      expect(keys.some((k) => k.includes('salt:'))).toBe(true);
+      expect(keys).toContain(`${clientPrefix}anon:salts`);
       await hot.complete(['s-1']);
       expect(await sessionCount(redis, `${clientPrefix}anon:`)).toBe(0);
     } finally {

@@ -68,4 +68,45 @@ suite('one round trip per page view (single Redis)', () => {
     expect(sent.filter((c) => c === 'evalsha')).toHaveLength(views);
     expect(sent.filter((c) => c !== 'evalsha' && c !== 'ping')).toEqual([]);
   });
+
+  it('a batch of page views is one pipeline of few scripts: commands per view fall far below 1', async () => {
+    const hot = redisHotStore(redis, { prefix });
+    let n = 1_000;
+    const batchOf = (size: number) =>
+      Array.from({ length: size }, () => {
+        n++;
+        return {
+          visitorKey: `bk-${n % 40}`,
+          previousVisitorKey: n % 7 === 0 ? `bold-${n % 40}` : null,
+          view: view(T0 + n * 100, { path: `/p/${n % 3}` }),
+          newSessionId: `bs-${n}`,
+          scopes: [`page:/p/${n % 3}`, 'community:montreal'],
+        };
+      });
+    await hot.recordPageViews(batchOf(10), RULES); // loads the script on this connection
+    const watcher = await watch(observer, redis);
+    await observer.ping();
+    const sizes = [10, 50, 200, 500];
+    const sentPerBatch: number[] = [];
+    for (const size of sizes) {
+      const before = watcher.commands.length;
+      const steps = await hot.recordPageViews(batchOf(size), RULES);
+      expect(steps).toHaveLength(size);
+      await redis.ping();
+      await new Promise((r) => setTimeout(r, 50));
+      sentPerBatch.push(
+        watcher.commands.slice(before).filter((args) => String(args[0]).toLowerCase() !== 'ping').length,
+      );
+    }
+    await watcher.stop();
+    const sent = watcher.commands.map((args) => String(args[0]).toLowerCase());
+    expect(sent.filter((c) => c !== 'evalsha' && c !== 'ping')).toEqual([]);
+    // One script per 100 views, whatever the number of shards the batch touches.
+    expect(sentPerBatch).toEqual([1, 1, 2, 5]);
+    const perView = sizes.map((size, i) => (sentPerBatch[i] as number) / size);
+    console.info(
+      `[anon] [redis] commands per view, single Redis: ${sizes.map((s, i) => `batch ${s}: ${perView[i]}`).join(', ')}`,
+    );
+    for (const ratio of perView) expect(ratio).toBeLessThanOrEqual(0.1);
+  });
 });

@@ -111,11 +111,59 @@ suite('redisStreamQueue (single Redis)', () => {
     ).toBe(true);
     expect(store.dump().aggregates.reduce((sum, row) => sum + row.views, 0)).toBe(all.length);
     expect(new Set(store.dump().pageViews.map((v) => v.id))).toEqual(new Set(all.map((e) => e.id)));
+    // Reclaimed entries were deleted once acknowledged, like the others: the stream is empty.
+    expect(await redis.xlen(key)).toBe(0);
 
     const stopping = doomed.map((c) => c.stop());
     release(new Error('the process died'));
     await Promise.all(stopping);
     await survivorConsumer.stop();
+  });
+
+  it('acknowledged entries are deleted: after consumption the stream is empty and holds no visitor key', async () => {
+    const key = stream('trimmed');
+    const options = { stream: key, blockMs: 100, batchSize: 50, logger: quiet };
+    const producer = redisStreamQueue(client(), options);
+    const worker = redisStreamQueue(client(), options);
+    queues.push(producer, worker);
+    const store = memoryStore();
+    const consumer = worker.consume(async (batch) => void (await store.write(batch)));
+    const all = events(400);
+    const redis = clients[0] as Redis;
+    // A malformed entry (not written by anon) is acknowledged and deleted too.
+    await redis.xadd(key, '*', 'other', 'vk-secret');
+    producer.enqueue(all);
+    await producer.flush();
+    expect(await waitFor(() => store.dump().pageViews.length === all.length, 20_000)).toBe(true);
+    expect(await waitFor(async () => (await redis.xlen(key)) === 0, 5_000)).toBe(true);
+    expect(await redis.xrange(key, '-', '+')).toEqual([]);
+    expect(Number((await redis.xpending(key, 'anon-workers'))[0])).toBe(0);
+    // No visitor key is left anywhere in the stream's memory: not in entries, not in the pending list.
+    const visitorKeys = new Set(all.map((e) => (e.type === 'pageview' ? e.view.visitorKey : '')));
+    expect(visitorKeys.size).toBeGreaterThan(1);
+    const dump = JSON.stringify(await redis.xinfo('STREAM', key, 'FULL'));
+    for (const vk of [...visitorKeys, 'vk-secret']) expect(dump).not.toContain(`"${vk}`);
+    // The worker knows the backlog is gone; the producer knew how much it had left there.
+    expect(await waitFor(() => worker.depth() === 0, 5_000)).toBe(true);
+    await consumer.stop();
+  });
+
+  it('depth() includes the backlog held in Redis, with no round trip per call', async () => {
+    const key = stream('depth');
+    const options = { stream: key, blockMs: 100, logger: quiet };
+    const producer = redisStreamQueue(client(), options);
+    const worker = redisStreamQueue(client(), options);
+    queues.push(producer, worker);
+    producer.enqueue(events(120));
+    expect(producer.depth()).toBe(120);
+    await producer.flush();
+    // Sent: no longer in this process, still waiting in the stream for a worker.
+    expect(producer.depth()).toBe(120);
+    const handled: string[] = [];
+    const consumer = worker.consume(async (batch) => void handled.push(...batch.events.map((e) => e.id)));
+    expect(await waitFor(() => handled.length === 120, 10_000)).toBe(true);
+    expect(await waitFor(() => worker.depth() === 0, 5_000)).toBe(true);
+    await consumer.stop();
   });
 
   it('while Redis is down, enqueue neither throws nor blocks; the bounded buffer drains when Redis returns', async () => {
@@ -152,7 +200,8 @@ suite('redisStreamQueue (single Redis)', () => {
       await new Promise((r) => setTimeout(r, 200));
       // Bounded: the oldest were dropped and counted; the rest wait.
       expect(queue.dropped()).toBe(100);
-      expect(queue.depth()).toBe(300);
+      // 300 buffered here, and the 10 sent before the outage that no worker has acknowledged yet.
+      expect(queue.depth()).toBe(300 + 10);
 
       await proxy.up();
       const flushed = queue.flush();

@@ -68,9 +68,12 @@ export async function scanKeys(client: Redis | Cluster, pattern: string): Promis
   return [...new Set(found)];
 }
 
-/** Keys under `prefix` that have no expiry. */
+/**
+ * Keys under `prefix` that have no expiry, but the salts hash: it has none on purpose, so that `volatile-*`
+ * eviction can never take a salt (the salt script deletes old salts itself; see hot-store.test.ts).
+ */
 export async function keysWithoutExpiry(client: Redis | Cluster, prefix: string): Promise<string[]> {
-  const keys = await scanKeys(client, `${escapeGlob(prefix)}*`);
+  const keys = (await scanKeys(client, `${escapeGlob(prefix)}*`)).filter((k) => k !== `${prefix}salts`);
   const ttls = await Promise.all(keys.map((k) => client.pttl(k)));
   return keys.filter((_, i) => ttls[i] === -1);
 }

@@ -1,6 +1,7 @@
 import {
   type HotSession,
   type HotStore,
+  isAnonError,
   type Millis,
   type RecordInput,
   type SessionRules,
@@ -141,6 +142,133 @@ export function hotStoreContract(
           }),
           { numRuns },
         );
+      },
+      timeout,
+    );
+
+    it(
+      'recordPageViews gives the steps and final state of recordPageView called one by one, on random traffic',
+      async () => {
+        const { hot: batched } = h();
+        // The reference: a fresh store of the same kind, fed the same views one call each.
+        const single = await create();
+        try {
+          const gap = fc.oneof(
+            fc.integer({ min: 0, max: 15_000 }),
+            fc.integer({ min: 0, max: 10 * 60_000 }),
+            fc.constantFrom(TIMEOUT - 1, TIMEOUT, TIMEOUT + 1),
+          );
+          const viewArb = fc.record({
+            visitor: fc.integer({ min: 0, max: 3 }),
+            // Yesterday's key alone, today's key continuing yesterday's session, or today's key alone.
+            key: fc.constantFrom('yesterday', 'continued', 'today'),
+            gap,
+            path: fc.constantFrom('/', '/posts/:id', '/pricing'),
+            isBot: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
+            userId: fc.option(fc.constantFrom('user-1', 'user-2'), { freq: 3 }),
+            scopes: fc.constantFrom<string[]>([], ['community:a'], ['page:/x', 'community:b']),
+          });
+          let clock = FIXTURE_NOW;
+          await fc.assert(
+            fc.asyncProperty(
+              fc.array(viewArb, { minLength: 1, maxLength: 40 }),
+              fc.array(fc.integer({ min: 1, max: 16 }), { minLength: 1, maxLength: 8 }),
+              async (views, sizes) => {
+                const visitors = Array.from({ length: 4 }, () => ({
+                  yesterday: fixtureVisitorKey(),
+                  today: fixtureVisitorKey(),
+                }));
+                const ours = new Set(visitors.flatMap((v) => [v.yesterday, v.today]));
+                clock += 2 * TIMEOUT;
+                let at = clock;
+                const inputs = views.map((v) => {
+                  at += v.gap;
+                  const keys = visitors[v.visitor] as { yesterday: string; today: string };
+                  const view = draftAt(at, {
+                    path: v.path,
+                    url: v.path,
+                    isBot: v.isBot,
+                    botReasons: v.isBot ? ['user-agent'] : [],
+                    userId: v.userId,
+                    authenticated: v.userId !== null,
+                  });
+                  return input(v.key === 'yesterday' ? keys.yesterday : keys.today, view, {
+                    previousVisitorKey: v.key === 'continued' ? keys.yesterday : null,
+                    scopes: v.scopes,
+                  });
+                });
+                const expected: SessionStep[] = [];
+                for (const req of inputs) expected.push(await single.hot.recordPageView(req, CONTRACT_RULES));
+                const actual: SessionStep[] = [];
+                for (let i = 0, b = 0; i < inputs.length; b++) {
+                  const size = sizes[b % sizes.length] as number;
+                  actual.push(...(await batched.recordPageViews(inputs.slice(i, i + size), CONTRACT_RULES)));
+                  i += size;
+                }
+                expect(actual).toEqual(expected);
+
+                // The same state: real-time sets, then every session still held, claimed and completed.
+                const window = CONTRACT_RULES.realtimeWindowMs;
+                for (const scope of [undefined, 'community:a', 'page:/x', 'community:b']) {
+                  expect(await batched.activeVisitors(at, window, scope)).toBe(
+                    await single.hot.activeVisitors(at, window, scope),
+                  );
+                }
+                const end = at + TIMEOUT + 1;
+                const drain = async (store: HotStore): Promise<HotSession[]> => {
+                  const all: HotSession[] = [];
+                  for (;;) {
+                    const got = await store.claimExpired(end, CONTRACT_RULES, 100, 60_000);
+                    if (got.length === 0) break;
+                    all.push(...got);
+                  }
+                  await store.complete(all.map((s) => s.id));
+                  // Only this run's visitors: a failed earlier run may have left sessions (they are drained too).
+                  return all
+                    .filter((s) => ours.has(s.visitorKey))
+                    .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+                };
+                expect(await drain(batched)).toEqual(await drain(single.hot));
+                clock = end;
+              },
+            ),
+            { numRuns },
+          );
+        } finally {
+          await single.cleanup();
+        }
+      },
+      timeout,
+    );
+
+    it(
+      'recordPageViews checks every input first: one invalid input rejects with invalid_input and applies nothing',
+      async () => {
+        const { hot, probe } = h();
+        const window = CONTRACT_RULES.realtimeWindowMs;
+        const good = [
+          input(fixtureVisitorKey(), draftAt(FIXTURE_NOW)),
+          input(fixtureVisitorKey(), draftAt(FIXTURE_NOW + 1_000)),
+        ];
+        const bad: RecordInput[] = [
+          input('', draftAt(FIXTURE_NOW + 2_000)),
+          input(fixtureVisitorKey(), { ...draftAt(FIXTURE_NOW + 2_000), at: Number.NaN }),
+          { ...input(fixtureVisitorKey(), draftAt(FIXTURE_NOW + 2_000)), newSessionId: '' },
+        ];
+        for (const wrong of bad) {
+          await expect(hot.recordPageViews([...good, wrong], CONTRACT_RULES)).rejects.toSatisfy((e) =>
+            isAnonError(e, 'invalid_input'),
+          );
+        }
+        expect(await probe.sessionCount()).toBe(0);
+        expect(await hot.activeVisitors(FIXTURE_NOW + 1_000, window)).toBe(0);
+        // Nothing was counted either: the same views now start sessions at the first view of the minute.
+        const steps = await hot.recordPageViews(good, CONTRACT_RULES);
+        expect(steps.map((s) => [s.isNew, s.seq, s.viewsThisMinute])).toEqual([
+          [true, 1, 1],
+          [true, 1, 1],
+        ]);
+        expect(await hot.recordPageViews([], CONTRACT_RULES)).toEqual([]);
       },
       timeout,
     );
