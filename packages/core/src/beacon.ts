@@ -7,7 +7,8 @@ export const BEACON_MAX_BYTES = 2048;
 /**
  * What the browser script sends to `POST /_anon/e`:
  * - `{ "t": "e", "v": viewId, "ms"?: engagedMs, "sd"?: scrollDepth 0–100, "ix"?: interactions }` engagement;
- * - `{ "t": "p", "u": url, "r"?: referrer }` an SPA navigation.
+ * - `{ "t": "p", "v": viewId, "u": url, "r"?: referrer }` an SPA navigation away from view `v` (the page's
+ *   current view, which the server issued): accepted only while `v` is its visitor's last view.
  */
 export type Beacon =
   | {
@@ -17,7 +18,7 @@ export type Beacon =
       scrollDepth: number | null;
       interactions: number | null;
     }
-  | { type: 'navigation'; url: string; referrer: string | null };
+  | { type: 'navigation'; fromViewId: string; url: string; referrer: string | null };
 
 /** Engaged time is capped at a day: a tab left open longer says nothing more about reading. */
 const MAX_ENGAGED_MS = 86_400_000;
@@ -87,6 +88,12 @@ function engagement(body: Record<string, unknown>): Beacon | AnonError {
 }
 
 function navigation(body: Record<string, unknown>): Beacon | AnonError {
+  const fromViewId = body.v;
+  if (typeof fromViewId !== 'string' || !VIEW_ID.test(fromViewId)) {
+    return invalid(
+      'field "v" must be the view id of the page navigated from (1–64 characters [0-9A-Za-z_-])',
+    );
+  }
   const url = body.u;
   if (
     typeof url !== 'string' ||
@@ -101,6 +108,7 @@ function navigation(body: Record<string, unknown>): Beacon | AnonError {
   }
   return {
     type: 'navigation',
+    fromViewId,
     url,
     referrer: typeof referrer === 'string' && referrer !== '' ? truncate(referrer, MAX_BEACON_URL) : null,
   };

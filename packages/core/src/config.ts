@@ -27,6 +27,17 @@ export interface TrackerConfig extends SessionRules {
   timeZone: string;
   /** Anonymous sessions and their page views are purged after this many days. @default 90 */
   retentionDays: number;
+  /**
+   * The app's route patterns (`/posts/:id`, `/docs/*`): an SPA navigation's path is counted under the first
+   * pattern it matches, as a server-rendered page is under the route its framework reports. @default []
+   */
+  routes: string[];
+  /**
+   * Distinct paths this instance counts per day; past it, a path not yet seen that day is counted as
+   * `(other)`, so random URLs cannot grow the aggregates without bound. Route patterns a binding reports are
+   * always kept; bot views may fill half of the budget at most. @default 1_000
+   */
+  maxPathsPerDay: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<TrackerConfig> = Object.freeze({
@@ -44,6 +55,8 @@ export const DEFAULT_CONFIG: Readonly<TrackerConfig> = Object.freeze({
   uaCacheSize: 5_000,
   timeZone: 'UTC',
   retentionDays: 90,
+  routes: [],
+  maxPathsPerDay: 1_000,
 });
 
 /** Limits that every stored string respects (core truncates before anything reaches a store). */

@@ -47,6 +47,8 @@ const COUNTER_MAX = 0xfff;
 export function uuidv7Ids(): Ids {
   let lastMs = -1;
   let counter = 0;
+  let prefix = '';
+  let prefixMs = -1;
   // Random bytes are drawn in blocks: one getRandomValues call per 512 ids, not one or two per id.
   const pool = new Uint8Array(4096);
   let at = pool.length;
@@ -74,11 +76,16 @@ export function uuidv7Ids(): Ids {
         }
       }
       const r = take(8);
-      const time = lastMs.toString(16).padStart(12, '0').slice(-12);
+      // The timestamp's hex is the same for every id of one millisecond: made once per millisecond.
+      if (prefixMs !== lastMs) {
+        const time = lastMs.toString(16).padStart(12, '0').slice(-12);
+        prefix = `${time.slice(0, 8)}-${time.slice(8)}-`;
+        prefixMs = lastMs;
+      }
       const randA = (0x7000 | counter).toString(16);
+      const p = pool;
       // Variant bits `10` in the top of rand_b.
-      const variant = ((pool[r]! & 0x3f) | 0x80).toString(16);
-      return `${time.slice(0, 8)}-${time.slice(8)}-${randA}-${variant}${HEX[pool[r + 1]!]}-${toHex(pool.subarray(r + 2, r + 8))}`;
+      return `${prefix}${randA}-${HEX[(p[r]! & 0x3f) | 0x80]}${HEX[p[r + 1]!]}-${HEX[p[r + 2]!]}${HEX[p[r + 3]!]}${HEX[p[r + 4]!]}${HEX[p[r + 5]!]}${HEX[p[r + 6]!]}${HEX[p[r + 7]!]}`;
     },
   };
 }

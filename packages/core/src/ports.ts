@@ -108,7 +108,11 @@ export interface HotStore {
    * to `recordPageView`). The engine sends every page view through this method, one call per batch.
    */
   recordPageViews(inputs: readonly RecordInput[], rules: SessionRules): Promise<SessionStep[]>;
-  /** Record the beacon's engaged time if `viewId` is still the session's last view; null otherwise. */
+  /**
+   * Record the beacon's engaged time if `viewId` is still the session's last view; null otherwise. The time
+   * kept is capped at `now` − the view's time (a beacon cannot claim more time than has passed), and is the
+   * largest reported so far. With `engagedMs` null nothing changes: it only asks whether `viewId` is last.
+   */
   engage(
     visitorKey: string,
     viewId: string,
@@ -124,6 +128,11 @@ export interface HotStore {
    * until `leaseMs` has passed without `complete`.
    */
   claimExpired(now: Millis, rules: SessionRules, limit: number, leaseMs: number): Promise<HotSession[]>;
+  /**
+   * For a store with a cap on live sessions (the in-process one): true while it holds more than its cap. The
+   * engine then sweeps at once, and `claimExpired` hands over the oldest sessions beyond the cap.
+   */
+  overCapacity?(): boolean;
   /** Forget sessions whose finalization has been enqueued. */
   complete(sessionIds: string[]): Promise<void>;
   close?(): Promise<void>;
@@ -139,11 +148,31 @@ export interface WriteResult {
 }
 
 /**
- * The store of record. `write` is idempotent by batch id and by event id: replaying a batch, or an event in
- * another batch, leaves every row and aggregate unchanged. Implementations: `memoryStore` (core),
- * `postgresStore`, `mongoStore`. Every implementation passes `storeContract` from @anon/testing.
+ * The rules a store needs from the tracker's config, handed over once by `init` so a user states them in one
+ * place (the tracker) and never again on the store.
  */
-export interface Store {
+export interface StoreSettings {
+  /** IANA time zone the tracker counts days in (`day` fields, the purge's cut-off day). @default 'UTC' */
+  timeZone: string;
+  /**
+   * Days anonymous sessions, their page views and metrics are kept; `purge` and TTL-based stores use it.
+   * @default 90
+   */
+  retentionDays: number;
+}
+
+/**
+ * The write side of the store of record: all the worker needs. `write` is idempotent by batch id and by
+ * event id: replaying a batch, or an event in another batch, leaves every row and aggregate unchanged. A
+ * custom store passes `storeWriterContract` from @anon/testing first, then `reportsContract`.
+ */
+export interface StoreWriter {
+  /**
+   * Receive the tracker's settings before the first write. The tracker calls it once at start (and a store
+   * used without a tracker works on the defaults of {@link StoreSettings}); calling it again with the same
+   * settings changes nothing. Rejects with `invalid_config` on settings the store cannot honour.
+   */
+  init?(settings: StoreSettings): Promise<void> | void;
   /** Write page views, metrics, session summaries and conversions. Never receives `identify` events. */
   write(batch: EventBatch): Promise<WriteResult>;
   /** Sessions of these visitor keys started in [since, until], for conversion matching. */
@@ -153,7 +182,11 @@ export interface Store {
    * `before`. With `dryRun`, count what would go and change nothing.
    */
   purge(before: Millis, options?: { dryRun?: boolean }): Promise<PurgeResult>;
+  close?(): Promise<void>;
+}
 
+/** The read side of the store of record: the reports of docs/semantics.md, "Reports". */
+export interface Reports {
   topPages(q: ReportQuery): Promise<TopPageRow[]>;
   sessions(q: ReportQuery): Promise<SessionsReport>;
   conversions(q: ReportQuery): Promise<ConversionsReport>;
@@ -165,8 +198,14 @@ export interface Store {
   bots(q: ReportQuery): Promise<BotsReport>;
   /** Raw daily aggregate rows (bots in `botViews` only), for recomputation checks and exports. */
   aggregates(q: ReportQuery): Promise<DailyAggregate[]>;
-  close?(): Promise<void>;
 }
+
+/**
+ * The store of record: its write side and its reports (`StoreWriter & Reports`). Implementations:
+ * `memoryStore` (core), `postgresStore`, `mongoStore`. Every implementation passes `storeContract` from
+ * @anon/testing.
+ */
+export interface Store extends StoreWriter, Reports {}
 
 // ---------------------------------------------------------------- queue
 

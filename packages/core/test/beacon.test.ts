@@ -25,8 +25,9 @@ describe('parseBeacon', () => {
       scrollDepth: null,
       interactions: null,
     });
-    expect(parseBeacon(new TextEncoder().encode('{"t":"p","u":"/posts/2"}'))).toEqual({
+    expect(parseBeacon(new TextEncoder().encode('{"t":"p","v":"view-1","u":"/posts/2"}'))).toEqual({
       type: 'navigation',
+      fromViewId: 'view-1',
       url: '/posts/2',
       referrer: null,
     });
@@ -43,14 +44,15 @@ describe('parseBeacon', () => {
   });
 
   it('parses a navigation beacon and ignores unknown keys', () => {
-    expect(parseBeacon({ t: 'p', u: 'https://example.com/a?b=1', r: 'https://t.co/x', extra: true })).toEqual(
-      {
-        type: 'navigation',
-        url: 'https://example.com/a?b=1',
-        referrer: 'https://t.co/x',
-      },
-    );
-    expect(parseBeacon({ t: 'p', u: '/', r: '' })).toMatchObject({ referrer: null });
+    expect(
+      parseBeacon({ t: 'p', v: 'view-1', u: 'https://example.com/a?b=1', r: 'https://t.co/x', extra: true }),
+    ).toEqual({
+      type: 'navigation',
+      fromViewId: 'view-1',
+      url: 'https://example.com/a?b=1',
+      referrer: 'https://t.co/x',
+    });
+    expect(parseBeacon({ t: 'p', v: 'view-1', u: '/', r: '' })).toMatchObject({ referrer: null });
   });
 
   it.each([
@@ -67,10 +69,11 @@ describe('parseBeacon', () => {
     ['an infinite engaged time', { t: 'e', v: 'v', ms: Number.POSITIVE_INFINITY }],
     ['a string scroll depth', { t: 'e', v: 'v', sd: '50' }],
     ['a fractional interaction count', { t: 'e', v: 'v', ix: 1.5 }],
-    ['a navigation without url', { t: 'p' }],
-    ['a navigation to another scheme', { t: 'p', u: 'javascript:alert(1)' }],
-    ['a navigation url over 2000 characters', { t: 'p', u: `/${'a'.repeat(2_000)}` }],
-    ['a non-string referrer', { t: 'p', u: '/', r: 5 }],
+    ['a navigation without url', { t: 'p', v: 'view-1' }],
+    ['a navigation without the view it leaves', { t: 'p', u: '/posts/2' }],
+    ['a navigation to another scheme', { t: 'p', v: 'view-1', u: 'javascript:alert(1)' }],
+    ['a navigation url over 2000 characters', { t: 'p', v: 'view-1', u: `/${'a'.repeat(2_000)}` }],
+    ['a non-string referrer', { t: 'p', v: 'view-1', u: '/', r: 5 }],
   ])('rejects %s with invalid_beacon', (_name, body) => {
     const result = parseBeacon(body);
     expect(code(result)).toBe('invalid_beacon');

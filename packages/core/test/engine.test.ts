@@ -344,25 +344,53 @@ describe('beacon()', () => {
     ]);
   });
 
-  it('tracks an SPA navigation with the beacon’s url and referrer', async () => {
-    const { tracker, store } = memoryRig();
+  it('tracks an SPA navigation with the beacon’s url and referrer, and answers the new view’s id', async () => {
+    const { tracker, store } = memoryRig({ routes: ['/posts/:id'] });
+    const first = tracker.track(navigation('/posts/1')).viewId!;
     const req = navigation('/_anon/e', {
       method: 'POST',
       extra: { referer: 'https://blog.example/posts/1' },
     });
-    expect(
-      tracker.beacon({ t: 'p', u: '/posts/2?utm_source=mail', r: 'https://news.example/item' }, req),
-    ).toEqual({
-      ok: true,
-      status: 204,
-    });
+    const answer = tracker.beacon(
+      { t: 'p', v: first, u: '/posts/2?utm_source=mail', r: 'https://news.example/item' },
+      req,
+    );
+    expect(answer).toMatchObject({ ok: true, status: 200 });
     await tracker.flush();
-    expect(store.dump().pageViews[0]).toMatchObject({
-      path: '/posts/2',
+    const spa = store.dump().pageViews.find((v) => v.id === answer.viewId);
+    expect(spa).toMatchObject({
+      path: '/posts/:id',
       url: '/posts/2?utm_source=mail',
       referrerHost: 'news.example',
       utmSource: 'mail',
+      seq: 2,
     });
+    // Engagement for the SPA view finds it: it is now the session's last view.
+    tracker.beacon({ t: 'e', v: answer.viewId, sd: 100 }, req);
+    await tracker.flush();
+    expect(store.dump().metrics.find((m) => m.viewId === answer.viewId)).toMatchObject({ value: 100 });
+  });
+
+  it('refuses navigation beacons that do not continue the visitor’s last view: forged views are not counted', async () => {
+    const { tracker, store } = memoryRig();
+    const real = tracker.track(navigation('/')).viewId!;
+    const beaconReq = (ua: string) => navigation('/_anon/e', { method: 'POST', ua });
+    // A visitor with no live session (a rotating user agent), and a stale view id of a real visitor.
+    tracker.beacon({ t: 'p', v: real, u: '/forged-1' }, beaconReq('Mozilla/5.0 (Forged 1)'));
+    const next = tracker.beacon(
+      { t: 'p', v: real, u: '/real-next' },
+      navigation('/_anon/e', { method: 'POST' }),
+    );
+    tracker.beacon({ t: 'p', v: real, u: '/stale' }, navigation('/_anon/e', { method: 'POST' }));
+    await tracker.flush();
+    expect(
+      store
+        .dump()
+        .pageViews.map((v) => v.path)
+        .sort(),
+    ).toEqual(['/', '/real-next']);
+    expect(next.viewId).toBeDefined();
+    expect(tracker.stats().rejected).toBe(2);
   });
 
   it('answers 400 for a malformed beacon and 413 for an oversized one, without throwing', () => {
@@ -452,6 +480,21 @@ describe('worker, flush and close', () => {
     await tracker.flush();
     expect(inner.dump().pageViews).toHaveLength(1);
     expect(tracker.stats()).toMatchObject({ failures: 1, written: 2 });
+  });
+
+  it('finalizes the live sessions of an in-process hot store on close, so none is lost with the process', async () => {
+    const { tracker, clock, store } = memoryRig();
+    for (let visitor = 0; visitor < 3; visitor++) {
+      for (const path of ['/', '/a', '/b']) {
+        tracker.track(navigation(path, { ip: `198.51.100.${visitor}` }));
+        clock.advance(1_000);
+      }
+    }
+    await tracker.close();
+    const sessions = store.dump().sessions;
+    expect(sessions).toHaveLength(3);
+    expect(sessions.every((s) => s.pageViews === 3 && s.endedAt === s.lastSeenAt)).toBe(true);
+    expect(tracker.stats().finalized).toBe(3);
   });
 
   it('refuses new events after close, and close is idempotent', async () => {

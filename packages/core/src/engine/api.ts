@@ -1,13 +1,13 @@
 import type { TrackerConfig } from '../config.js';
 import type { SkipReason } from '../normalize/index.js';
-import type { Clock, GeoResolver, Hasher, HotStore, Ids, Logger, Queue, Store } from '../ports.js';
+import type { Clock, GeoResolver, Hasher, HotStore, Ids, Logger, Queue, StoreWriter } from '../ports.js';
 import type { IdentifyKind, RequestInfo } from '../types.js';
 
 export interface TrackerOptions extends Partial<TrackerConfig> {
   /** Hot session state. @default memoryHotStore() */
   hot?: HotStore;
-  /** Store of record. Required when this process runs the worker. */
-  store?: Store;
+  /** Store of record (its write side is all the tracker uses). Required when this process runs the worker. */
+  store?: StoreWriter;
   /** @default memoryQueue() */
   queue?: Queue;
   /** Run a worker in this process that drains the queue into the store. @default true when `store` is given */
@@ -51,10 +51,16 @@ export interface TrackResult {
   viewId?: string;
 }
 
-/** A beacon sent by the browser script. */
+/**
+ * What to answer a beacon. An accepted SPA navigation answers 200 with the new view's id (`viewId`, sent as
+ * JSON `{"v": viewId}`) so the page's script can report engagement for it; everything else answers without a
+ * body.
+ */
 export interface BeaconResult {
   ok: boolean;
-  status: 204 | 400 | 413;
+  status: 200 | 204 | 400 | 413;
+  /** The id of the page view an SPA navigation beacon started, when `status` is 200. */
+  viewId?: string;
   error?: string;
 }
 
@@ -66,6 +72,11 @@ export interface TrackerStats {
   skipped: number;
   /** `skipped`, by reason (`not-html`, `excluded`, `dnt`, `opt-out`, …); a reason never seen is absent. */
   skippedBy: Partial<Record<TrackSkipReason, number>>;
+  /**
+   * SPA navigation beacons not counted: the view they navigated from was not their visitor's last view (a
+   * forged or stale beacon), or the visitor sent DNT / Sec-GPC (aggregate-only visitors cannot be checked).
+   */
+  rejected: number;
   /** Page views recorded as bots (user agent, headless, or rate). */
   bots: number;
   /** Page views dropped because too many were waiting for their batch, plus events the queue dropped. */

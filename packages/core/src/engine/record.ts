@@ -7,6 +7,7 @@ import { sessionSummary } from '../sessionize.js';
 import type { AnonEvent, IdentifyKind, Millis, PageView, RequestInfo } from '../types.js';
 import { engagementEvents, pageViewOf, stepEvents, unsessionedView } from './events.js';
 import type { FailureLog } from './failure-log.js';
+import { createPathBudget } from './path-budget.js';
 import { type VisitorKeyDeps, type VisitorKeys, visitorKeysNow, visitorKeysOf } from './visitor-keys.js';
 
 /** A page view as `track()` captured it: the request, its screening, its time and id. Nothing else. */
@@ -16,6 +17,11 @@ export interface ViewItem {
   screened: Screened;
   at: Millis;
   id: string;
+  /**
+   * For an SPA navigation beacon: the view it navigates from. The navigation counts only if that view is
+   * still its visitor's last one, so a beacon cannot invent visitors or views the server never served.
+   */
+  from?: string;
 }
 
 /** An engagement beacon for a view, in its turn among the page views. */
@@ -53,7 +59,7 @@ export interface RecordDeps {
   keys: VisitorKeyDeps;
   failures: FailureLog;
   enqueue(events: AnonEvent[]): void;
-  counts: { bots: number; finalized: number; skipped: number };
+  counts: { bots: number; finalized: number; skipped: number; rejected: number };
 }
 
 const UNSESSIONED = 'recording a page view in the hot store failed; kept without a session';
@@ -73,6 +79,22 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setTimeout(res
  */
 export function createRecorder(deps: RecordDeps): (items: Item[]) => Promise<void> {
   const { config, hot, keys, failures } = deps;
+  const budget = createPathBudget(config.maxPathsPerDay);
+  // Aggregate-only views (DNT / Sec-GPC) have no visitor key, so the hot store cannot rate them: they are
+  // counted here per (IP, user agent) and minute, in this process only, and forgotten each minute.
+  let rateMinute = -1;
+  let rates = new Map<string, number>();
+  function overRate(n: NormalizedRequest, at: Millis): boolean {
+    const minute = Math.floor(at / 60_000);
+    if (minute !== rateMinute) {
+      rateMinute = minute;
+      rates = new Map();
+    }
+    const id = `${n.rawIp}\u0000${n.userAgent}`;
+    const count = (rates.get(id) ?? 0) + 1;
+    rates.set(id, count);
+    return count > deps.rules.botMaxViewsPerMinute;
+  }
 
   function placeOf(n: NormalizedRequest): { country: string | null; city: string | null } {
     if (deps.geo === undefined || n.privacy !== 'full' || n.rawIp === '') return n;
@@ -117,7 +139,13 @@ export function createRecorder(deps: RecordDeps): (items: Item[]) => Promise<voi
         failures.report('invalid_input', 'a tracked request could not be read; page view dropped');
         continue;
       }
-      const view = pageViewOf(n, item.id, item.at, dayOf(item.at, config.timeZone), placeOf(n));
+      const day = dayOf(item.at, config.timeZone);
+      const view = pageViewOf(n, item.id, item.at, day, placeOf(n));
+      if (n.privacy === 'aggregate' && overRate(n, item.at)) {
+        view.isBot = true;
+        if (!view.botReasons.includes('rate')) view.botReasons = [...view.botReasons, 'rate'];
+      }
+      view.path = budget.admit(day, view.path, view.isBot, n.fromRoute);
       if (n.privacy === 'aggregate') {
         if (view.isBot) deps.counts.bots += 1;
         events.push({ type: 'pageview', id: view.id, view });
@@ -242,16 +270,37 @@ export function createRecorder(deps: RecordDeps): (items: Item[]) => Promise<voi
     }
   }
 
+  /** Whether `viewId` is still the last view of the visitor behind `req` (read-only: no engaged time given). */
+  async function isLastView(req: RequestInfo, viewId: string, at: Millis): Promise<boolean> {
+    const n = finish(req, config, deps.ua, { fullPath: '/', urlHost: null, query: '', privacy: 'full' });
+    if (n === null) return false;
+    const k = await visitorKeysOf(keys, req, n, at);
+    if ((await hot.engage(k.current, viewId, null, at)) !== null) return true;
+    return k.previous !== null && (await hot.engage(k.previous, viewId, null, at)) !== null;
+  }
+
+  async function navigate(item: ViewItem & { from: string }): Promise<void> {
+    let known = false;
+    try {
+      known = item.screened.privacy === 'full' && (await isLastView(item.req, item.from, item.at));
+    } catch (error) {
+      failures.report('hot_store_failed', 'checking an SPA navigation failed; navigation not counted', error);
+    }
+    if (known) await recordViews([item]);
+    else deps.counts.rejected += 1;
+  }
+
   return async (items) => {
     let run: ViewItem[] = [];
     for (const item of items) {
-      if (item.kind === 'view') {
+      if (item.kind === 'view' && item.from === undefined) {
         run.push(item);
         continue;
       }
       if (run.length > 0) await recordViews(run);
       run = [];
-      await other(item);
+      if (item.kind === 'view') await navigate(item as ViewItem & { from: string });
+      else await other(item);
     }
     if (run.length > 0) await recordViews(run);
   };

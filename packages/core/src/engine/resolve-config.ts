@@ -21,6 +21,7 @@ export function resolveConfig(options: Partial<TrackerConfig>): TrackerConfig {
   positive(config.conversionWindowMs, 'conversionWindowMs');
   positive(config.botMaxViewsPerMinute, 'botMaxViewsPerMinute');
   positive(config.retentionDays, 'retentionDays');
+  positive(config.maxPathsPerDay, 'maxPathsPerDay');
   if (!Number.isInteger(config.persistEvery) || config.persistEvery < 1) {
     fail(`persistEvery must be an integer >= 1, got ${String(config.persistEvery)}`);
   }
@@ -34,11 +35,15 @@ export function resolveConfig(options: Partial<TrackerConfig>): TrackerConfig {
     fail(`doNotTrack must be one of ${DNT_MODES.join(', ')}, got ${String(config.doNotTrack)}`);
   }
   if (typeof config.site !== 'string' || config.site === '') fail('site must be a non-empty string');
-  for (const key of ['queryAllowlist', 'excludePaths', 'methods'] as const) {
+  for (const key of ['queryAllowlist', 'excludePaths', 'methods', 'routes'] as const) {
     const list = config[key];
     if (!Array.isArray(list) || list.some((item) => typeof item !== 'string')) {
       fail(`${key} must be an array of strings`);
     }
+  }
+  for (const route of config.routes) {
+    if (!route.startsWith('/'))
+      fail(`routes must be patterns starting with '/', got ${JSON.stringify(route)}`);
   }
   if (typeof config.timeZone !== 'string' || !isTimeZone(config.timeZone)) {
     fail(`timeZone must be an IANA time zone (e.g. 'Europe/Paris'), got ${String(config.timeZone)}`);

@@ -9,6 +9,11 @@ export const SWEEP_LEASE_MS = 60_000;
 export interface Sweeper {
   /** Finalize every session idle past the timeout; resolves with how many. One sweep runs at a time. */
   sweep(): Promise<number>;
+  /**
+   * Finalize every live session now, idle or not: for a hot store that lives in this process and is about to
+   * go with it (`close()`), where no other sweeper could ever finalize them.
+   */
+  finalizeAll(): Promise<number>;
   /** Stop the timer and wait for a sweep in progress. */
   stop(): Promise<void>;
 }
@@ -38,11 +43,12 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
   let running: Promise<number> | null = null;
   let timer: ReturnType<typeof setInterval> | null = null;
 
-  const run = async (): Promise<number> => {
+  const run = async (ahead = 0): Promise<number> => {
     let total = 0;
     await deps.settle();
     for (;;) {
-      const claimed = await deps.hot.claimExpired(deps.clock.now(), deps.rules, SWEEP_BATCH, SWEEP_LEASE_MS);
+      const now = deps.clock.now() + ahead;
+      const claimed = await deps.hot.claimExpired(now, deps.rules, SWEEP_BATCH, SWEEP_LEASE_MS);
       if (claimed.length > 0) {
         deps.queue.enqueue(claimed.flatMap(finalizationEvents));
         await deps.hot.complete(claimed.map((s) => s.id));
@@ -72,6 +78,11 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
 
   return {
     sweep,
+    async finalizeAll() {
+      if (running !== null) await running.catch(() => undefined);
+      // Claiming as if the timeout had passed since every session's last view: each is ended at that view.
+      return run(deps.rules.sessionTimeoutMs + 1);
+    },
     async stop() {
       if (timer !== null) clearInterval(timer);
       timer = null;

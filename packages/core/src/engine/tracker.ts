@@ -2,8 +2,15 @@ import { parseBeacon } from '../beacon.js';
 import { LIMITS, type TrackerConfig } from '../config.js';
 import { consoleLogger, defaultHasher, systemClock, uuidv7Ids } from '../defaults.js';
 import { AnonError } from '../errors.js';
-import { memoryHotStore, memoryQueue } from '../memory/index.js';
-import { createUaParser, type NormalizedRequest, normalize, screen } from '../normalize/index.js';
+import { type MemoryHotStore, memoryHotStore, memoryQueue } from '../memory/index.js';
+import {
+  createRouteMatcher,
+  createUaParser,
+  type NormalizedRequest,
+  normalize,
+  screen,
+} from '../normalize/index.js';
+import { splitTarget } from '../normalize/path.js';
 import type { Consumer, HotStore, Queue, SessionRules } from '../ports.js';
 import type { AnonEvent, IdentifyKind, RequestInfo } from '../types.js';
 import type {
@@ -76,7 +83,17 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     visitorId: options.visitorId,
     cache: createKeyCache(),
   };
-  const counts = { tracked: 0, skipped: 0, bots: 0, dropped: 0, written: 0, finalized: 0, conversions: 0 };
+  const counts = {
+    tracked: 0,
+    skipped: 0,
+    bots: 0,
+    dropped: 0,
+    written: 0,
+    finalized: 0,
+    conversions: 0,
+    rejected: 0,
+  };
+  const routeOf = createRouteMatcher(config.routes);
   const skippedBy: Partial<Record<TrackSkipReason, number>> = {};
   let closed = false;
   let closing: Promise<void> | null = null;
@@ -91,19 +108,28 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     }
   }
 
+  const record = createRecorder({
+    config,
+    rules,
+    hot,
+    ids,
+    ua,
+    geo: options.geo,
+    keys: keyDeps,
+    failures,
+    enqueue,
+    counts,
+  });
   const pipeline = createBatcher<Item>({
-    handle: createRecorder({
-      config,
-      rules,
-      hot,
-      ids,
-      ua,
-      geo: options.geo,
-      keys: keyDeps,
-      failures,
-      enqueue,
-      counts,
-    }),
+    async handle(items) {
+      await record(items);
+      // A capped in-process hot store over its cap is swept now, not at the next tick of the timer.
+      if (hot.overCapacity?.() === true) {
+        sweeper
+          .sweep()
+          .catch((error: unknown) => failures.report('hot_store_failed', 'sweeping failed', error));
+      }
+    },
     onError: (error) => failures.report('hot_store_failed', 'background tracking work failed', error),
     delayMs: BATCH_DELAY_MS,
     maxBatch: BATCH_MAX,
@@ -193,6 +219,10 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
    * promise, no hashing, no parsing of the user agent here: that is the batch's work.
    */
   function track(req: RequestInfo): TrackResult {
+    return capture(req, undefined);
+  }
+
+  function capture(req: RequestInfo, from: string | undefined): TrackResult {
     try {
       if (closed) return { tracked: false, reason: 'closed' };
       if (optedOut(req)) return skipped('opt-out');
@@ -200,7 +230,9 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
       if (typeof screened === 'string') return skipped(screened);
       const at = clock.now();
       const id = typeof req.viewId === 'string' && VIEW_ID.test(req.viewId) ? req.viewId : ids.next(at);
-      if (!pipeline.push({ kind: 'view', req, screened, at, id })) {
+      const item: Item = { kind: 'view', req, screened, at, id };
+      if (from !== undefined) item.from = from;
+      if (!pipeline.push(item)) {
         overloaded();
         return { tracked: false, reason: 'overloaded' };
       }
@@ -210,6 +242,19 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
       failures.report('invalid_input', 'track() failed; the request was not tracked', error);
       return { tracked: false, reason: 'error' };
     }
+  }
+
+  /**
+   * An SPA navigation beacon: counted like a page load of `url` (under its route pattern when `routes` has
+   * one), but only once the batch has checked that `from` is the visitor's last view. Answers the new view's
+   * id at once, for the page's script to report engagement with.
+   */
+  function navigation(req: RequestInfo, url: string, referrer: string | null, from: string): BeaconResult {
+    const synthetic = syntheticNavigation(req, url, referrer);
+    const route = routeOf(splitTarget(url).rawPath);
+    if (route !== null) synthetic.route = route;
+    const result = capture(synthetic, from);
+    return result.tracked ? { ok: true, status: 200, viewId: result.viewId! } : { ok: true, status: 204 };
   }
 
   function identify(req: RequestInfo, userId: string, kind: IdentifyKind): Promise<void> {
@@ -254,10 +299,8 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
       if (parsed instanceof AnonError) {
         return { ok: false, status: parsed.code === 'payload_too_large' ? 413 : 400, error: parsed.message };
       }
-      if (parsed.type === 'navigation') {
-        track(syntheticNavigation(req, parsed.url, parsed.referrer));
-        return { ok: true, status: 204 };
-      }
+      if (parsed.type === 'navigation')
+        return navigation(req, parsed.url, parsed.referrer, parsed.fromViewId);
       const identity = identityOf(req);
       if (identity !== null) {
         const item: Item = {
@@ -297,6 +340,13 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     };
     await step('stopping the sweeper', () => sweeper.stop());
     await step('flushing', flush);
+    // An in-process hot store goes with the process: its live sessions are finalized now, or never.
+    if (typeof (hot as Partial<MemoryHotStore>).sessionCount === 'function') {
+      await step('finalizing live sessions', async () => {
+        await sweeper.finalizeAll();
+        await queue.flush();
+      });
+    }
     await step('stopping the worker', () => consumer?.stop());
     await step('closing the queue', () => queue.close());
     if (ownsHot) await step('closing the hot store', () => hot.close?.());
@@ -345,6 +395,7 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
         tracked: counts.tracked,
         skipped: counts.skipped,
         skippedBy: { ...skippedBy },
+        rejected: counts.rejected,
         bots: counts.bots,
         dropped: counts.dropped + safeCount(() => queue.dropped()),
         failures: failures.count(),

@@ -29,19 +29,22 @@ export interface VisitorKeyDeps {
 }
 
 /**
- * Hashed keys by (salt, site, IP, user agent), bounded; kept in this process only, never stored. Emptied when
- * the salt period changes, so no key of a destroyed salt stays in memory.
+ * Hashed keys, bounded, kept in this process only and never stored: per salt, by (IP, user agent); and
+ * first-party keys by id. A salt's keys are dropped as soon as that salt leaves the pair (48 h after its
+ * period began), so no key of a destroyed salt stays in memory.
  */
 export interface KeyCache {
-  lru: Lru<string, string>;
+  bySalt: Map<string, Lru<string, string>>;
+  firstParty: Lru<string, string>;
+  size: number;
   period: number;
 }
 
-/** Entries of the visitor-key cache: a few MB at most with 500-character user agents. */
+/** Entries of the visitor-key cache, per salt: a few MB at most with 500-character user agents. */
 export const KEY_CACHE_SIZE = 10_000;
 
 export function createKeyCache(size = KEY_CACHE_SIZE): KeyCache {
-  return { lru: new Lru(size), period: -1 };
+  return { bySalt: new Map(), firstParty: new Lru(size), size, period: -1 };
 }
 
 /** The identity of a request as `normalize` leaves it: what a visitor key is made of. */
@@ -50,55 +53,64 @@ export interface Identity {
   userAgent: string;
 }
 
-/** What to hash for one key, and where to keep the result. */
-interface KeyJob {
-  cacheId: string;
-  key: string;
-  message: string;
-  prefix: string;
-}
-
-/** The first-party key's id (HMAC keyed by the site), or null when the app gives no id for this request. */
-function firstPartyJob(deps: VisitorKeyDeps, req: RequestInfo): KeyJob | null {
+/** The first-party id the app gives for this request, or null. */
+function firstPartyId(deps: VisitorKeyDeps, req: RequestInfo): string | null {
   if (deps.visitorId === undefined) return null;
   const id = deps.visitorId(req);
-  if (typeof id !== 'string' || id === '') return null;
-  const value = id.slice(0, LIMITS.userId);
-  // `fp_` keeps the two kinds of key from ever colliding; the id itself never reaches a store.
-  return { cacheId: `fp\u0000${value}`, key: deps.site, message: value, prefix: 'fp_' };
+  return typeof id === 'string' && id !== '' ? id.slice(0, LIMITS.userId) : null;
 }
 
-function saltJob(deps: VisitorKeyDeps, salt: string, identity: Identity): KeyJob {
-  return {
-    cacheId: `${salt}\u0000${identity.rawIp}\u0000${identity.userAgent}`,
-    key: salt,
-    message: visitorKeyMessage(deps.site, identity.rawIp, identity.userAgent),
-    prefix: '',
-  };
+/** `fp_` keeps first-party keys from ever colliding with hashed ones; the id itself never reaches a store. */
+function firstPartyKey(mac: string): string {
+  return `fp_${mac.slice(0, KEY_HEX)}`;
 }
 
-function cached(deps: VisitorKeyDeps, job: KeyJob): string | undefined {
-  return deps.cache.lru.get(job.cacheId);
+function saltCache(deps: VisitorKeyDeps, salt: string): Lru<string, string> {
+  let lru = deps.cache.bySalt.get(salt);
+  if (lru === undefined) {
+    lru = new Lru(deps.cache.size);
+    deps.cache.bySalt.set(salt, lru);
+  }
+  return lru;
 }
 
-function remember(deps: VisitorKeyDeps, job: KeyJob, mac: string): string {
-  const key = `${job.prefix}${mac.slice(0, KEY_HEX)}`;
-  deps.cache.lru.set(job.cacheId, key);
-  return key;
+/** Forgets the keys of salts that left the pair, once per period. */
+function follow(deps: VisitorKeyDeps, salts: SaltPair): void {
+  if (deps.cache.period === salts.period) return;
+  for (const salt of deps.cache.bySalt.keys()) {
+    if (salt !== salts.current && salt !== salts.previous) deps.cache.bySalt.delete(salt);
+  }
+  deps.cache.period = salts.period;
 }
 
-/** A key now, from the cache or a synchronous HMAC; undefined when only the asynchronous HMAC can make it. */
-function keyNow(deps: VisitorKeyDeps, job: KeyJob): string | undefined {
-  const hit = cached(deps, job);
+const identityId = (identity: Identity): string => `${identity.rawIp}\u0000${identity.userAgent}`;
+
+/** A salted key now, from the cache or a synchronous HMAC; undefined when only the asynchronous HMAC can. */
+function saltedNow(deps: VisitorKeyDeps, salt: string, id: string, identity: Identity): string | undefined {
+  const lru = saltCache(deps, salt);
+  const hit = lru.get(id);
   if (hit !== undefined) return hit;
   const sync = deps.hasher.hmacSync;
-  return sync === undefined ? undefined : remember(deps, job, sync.call(deps.hasher, job.key, job.message));
+  if (sync === undefined) return undefined;
+  const key = sync.call(deps.hasher, salt, visitorKeyMessage(deps.site, identity.rawIp, identity.userAgent));
+  const short = key.slice(0, KEY_HEX);
+  lru.set(id, short);
+  return short;
 }
 
-async function keyLater(deps: VisitorKeyDeps, job: KeyJob): Promise<string> {
-  const hit = cached(deps, job);
+async function saltedLater(
+  deps: VisitorKeyDeps,
+  salt: string,
+  id: string,
+  identity: Identity,
+): Promise<string> {
+  const lru = saltCache(deps, salt);
+  const hit = lru.get(id);
   if (hit !== undefined) return hit;
-  return remember(deps, job, await deps.hasher.hmac(job.key, job.message));
+  const mac = await deps.hasher.hmac(salt, visitorKeyMessage(deps.site, identity.rawIp, identity.userAgent));
+  const short = mac.slice(0, KEY_HEX);
+  lru.set(id, short);
+  return short;
 }
 
 function keysFrom(
@@ -113,14 +125,6 @@ function keysFrom(
   return { current, previous, continuation: justRotated ? previous : null };
 }
 
-/** Drops every cached key when the salt period moves on: keys of a destroyed salt must not outlive it. */
-function follow(deps: VisitorKeyDeps, salts: SaltPair): void {
-  if (deps.cache.period !== salts.period) {
-    deps.cache.lru.clear();
-    deps.cache.period = salts.period;
-  }
-}
-
 /**
  * The visitor's keys without waiting, for the batch loop: from the cache or a synchronous HMAC. Returns null
  * when a key needs the asynchronous HMAC (a hasher without `hmacSync`); the caller then awaits
@@ -133,16 +137,23 @@ export function visitorKeysNow(
   salts: SaltPair,
   now: Millis,
 ): VisitorKeys | null {
-  const firstParty = firstPartyJob(deps, req);
-  if (firstParty !== null) {
-    const current = keyNow(deps, firstParty);
-    return current === undefined ? null : { current, previous: null, continuation: null };
+  const fp = firstPartyId(deps, req);
+  if (fp !== null) {
+    let current = deps.cache.firstParty.get(fp);
+    if (current === undefined) {
+      const sync = deps.hasher.hmacSync;
+      if (sync === undefined) return null;
+      current = firstPartyKey(sync.call(deps.hasher, deps.site, fp));
+      deps.cache.firstParty.set(fp, current);
+    }
+    return { current, previous: null, continuation: null };
   }
   follow(deps, salts);
-  const current = keyNow(deps, saltJob(deps, salts.current, identity));
+  const id = identityId(identity);
+  const current = saltedNow(deps, salts.current, id, identity);
   if (current === undefined) return null;
   if (salts.previous === null) return keysFrom(deps, salts, now, current, null);
-  const previous = keyNow(deps, saltJob(deps, salts.previous, identity));
+  const previous = saltedNow(deps, salts.previous, id, identity);
   return previous === undefined ? null : keysFrom(deps, salts, now, current, previous);
 }
 
@@ -153,14 +164,19 @@ export async function visitorKeysOf(
   identity: Identity,
   now: Millis,
 ): Promise<VisitorKeys> {
-  const firstParty = firstPartyJob(deps, req);
-  if (firstParty !== null) {
-    return { current: await keyLater(deps, firstParty), previous: null, continuation: null };
+  const fp = firstPartyId(deps, req);
+  if (fp !== null) {
+    let current = deps.cache.firstParty.get(fp);
+    if (current === undefined) {
+      current = firstPartyKey(await deps.hasher.hmac(deps.site, fp));
+      deps.cache.firstParty.set(fp, current);
+    }
+    return { current, previous: null, continuation: null };
   }
   const salts = deps.salts.peek(now) ?? (await deps.salts.get(now));
   follow(deps, salts);
-  const current = await keyLater(deps, saltJob(deps, salts.current, identity));
-  const previous =
-    salts.previous === null ? null : await keyLater(deps, saltJob(deps, salts.previous, identity));
+  const id = identityId(identity);
+  const current = await saltedLater(deps, salts.current, id, identity);
+  const previous = salts.previous === null ? null : await saltedLater(deps, salts.previous, id, identity);
   return keysFrom(deps, salts, now, current, previous);
 }

@@ -1,5 +1,5 @@
 import { buildConversion } from '../conversion.js';
-import type { BatchHandler, Store } from '../ports.js';
+import type { BatchHandler, StoreWriter } from '../ports.js';
 import type { AnonEvent, Conversion } from '../types.js';
 
 export interface WorkerCounters {
@@ -12,7 +12,7 @@ export interface WorkerCounters {
  * the conversions of its signups, built from the sessions just written, in a second write. Any error rejects
  * so the queue retries the whole batch; both writes are idempotent by batch id and event id.
  */
-export function createWorkerHandler(store: Store, counters: WorkerCounters): BatchHandler {
+export function createWorkerHandler(store: StoreWriter, counters: WorkerCounters): BatchHandler {
   return async (batch) => {
     const events: AnonEvent[] = [];
     const signups = [];

@@ -17,12 +17,21 @@ export interface MemoryHotStoreOptions {
    * @default () => randomHex(32)
    */
   newSalt?: () => string;
+  /**
+   * Live sessions held at most. Past it, `claimExpired` also claims the oldest live sessions (they are
+   * finalized early, ended at their last view, and a later view starts a new session), and `overCapacity()`
+   * tells the engine to sweep at once — so a flood of new visitors cannot grow memory for 30 minutes.
+   * @default 100_000
+   */
+  maxSessions?: number;
 }
 
 /** The in-memory hot store, with a read-only view of its size for tests and benchmarks. */
 export interface MemoryHotStore extends HotStore {
   /** Sessions held, live or claimed, until `complete` removes them. */
   sessionCount(): number;
+  /** True while more live sessions are held than `maxSessions`. */
+  overCapacity(): boolean;
 }
 
 /** One held session: live until a sweeper claims it, then owned by that sweeper until `complete`. */
@@ -48,6 +57,12 @@ const byLeaseEnd = (a: Entry, b: Entry): boolean => (a.leaseUntil ?? 0) < (b.lea
  */
 export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotStore {
   const newSalt = options.newSalt ?? (() => randomHex(32));
+  const maxSessions = options.maxSessions ?? 100_000;
+  if (!(Number.isInteger(maxSessions) && maxSessions >= 1)) {
+    throw new AnonError('invalid_config', `maxSessions must be an integer >= 1, got ${String(maxSessions)}`, {
+      source: 'memory',
+    });
+  }
   const sessions = new Map<string, Entry>();
   const visitors = new Map<string, string>();
   // Sessions not under a lease, oldest `lastSeenAt` first: `claimExpired` pops only what it returns.
@@ -90,8 +105,14 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
       entry = live(input.previousVisitorKey);
       if (entry !== null) movedFrom = input.previousVisitorKey;
     }
-    // sessionize gets a copy, so whatever it returns is never a held object: it can be held as is.
-    const current = entry === null ? null : { ...entry.session, visitorKey: input.visitorKey };
+    // sessionize is pure and returns new objects, so what it returns can be held as is; a session moving to
+    // today's key is handed over as a copy under that key.
+    const current =
+      entry === null
+        ? null
+        : movedFrom === null
+          ? entry.session
+          : { ...entry.session, visitorKey: input.visitorKey };
     const step = sessionize(
       current,
       { view: input.view, visitorKey: input.visitorKey, newSessionId: input.newSessionId, viewsThisMinute },
@@ -119,15 +140,13 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
     if (!step.isBot) {
       recent.touch(input.visitorKey, at, input.scopes, rules.realtimeWindowMs);
     }
-    return {
-      ...step,
-      session: { ...step.session },
-      // An ended session found under the previous key keeps the key it lived under.
-      ended:
-        step.ended === null || entry === null
-          ? null
-          : { ...step.ended, visitorKey: entry.session.visitorKey },
-    };
+    // The caller gets its own copy of the live session, never the held object.
+    step.session = { ...step.session };
+    // An ended session found under the previous key keeps the key it lived under (it left the store above).
+    if (step.ended !== null && entry !== null && movedFrom !== null) {
+      step.ended = { ...step.ended, visitorKey: entry.session.visitorKey };
+    }
+    return step;
   };
 
   const store: MemoryHotStore = {
@@ -167,7 +186,13 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
       const entry = live(visitorKey);
       if (entry === null || entry.session.lastViewId !== viewId) return null;
       const s = entry.session;
-      if (engagedMs !== null) s.lastEngagedMs = Math.max(s.lastEngagedMs ?? 0, engagedMs);
+      // A beacon cannot claim more engaged time than has passed since the view.
+      if (engagedMs !== null) {
+        s.lastEngagedMs = Math.max(
+          s.lastEngagedMs ?? 0,
+          Math.min(engagedMs, Math.max(0, now - s.lastSeenAt)),
+        );
+      }
       return {
         sessionId: s.id,
         day: s.lastViewDay,
@@ -210,7 +235,8 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
       const claimed: HotSession[] = [];
       while (claimed.length < limit) {
         const top = idle.peek();
-        if (top === undefined || top.session.lastSeenAt >= idleBefore) break;
+        if (top === undefined) break;
+        if (top.session.lastSeenAt >= idleBefore && idle.size <= maxSessions) break;
         idle.pop();
         top.leaseUntil = now + leaseMs;
         leased.push(top);
@@ -228,6 +254,10 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
 
     sessionCount() {
       return sessions.size;
+    },
+
+    overCapacity() {
+      return idle.size > maxSessions;
     },
   };
   return store;

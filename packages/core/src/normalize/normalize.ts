@@ -94,6 +94,7 @@ function decideFinish(
   return {
     privacy: screened.privacy,
     path: truncate(route ?? fullPath, LIMITS.path),
+    fromRoute: route !== null,
     url: truncateUrl(query.query === '' ? fullPath : `${fullPath}?${query.query}`),
     pageType: optionalText(req.pageType, LIMITS.pageType),
     scope: optionalText(req.scope, LIMITS.scope),

@@ -1,8 +1,14 @@
+/** C0 and C1 control characters and DEL: terminal escapes (ESC, BEL) and line breaks that forge table rows. */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROLS_ALL = /[\u0000-\u001f\u007f-\u009f]+/g;
+
 /**
- * `value` cut to at most `max` UTF-16 code units, never leaving half of a surrogate pair at the end (a lone
- * high surrogate would make the string invalid UTF-8 for a store).
+ * `value` without control characters, cut to at most `max` UTF-16 code units, never leaving half of a
+ * surrogate pair at the end (a lone high surrogate would make the string invalid UTF-8 for a store). Every
+ * string core keeps goes through here, so nothing stored can carry a terminal escape or a line break.
  */
-export function truncate(value: string, max: number): string {
+export function truncate(raw: string, max: number): string {
+  const value = CONTROLS.test(raw) ? raw.replace(CONTROLS_ALL, '') : raw;
   if (value.length <= max) return value;
   let end = max;
   const last = value.charCodeAt(end - 1);

@@ -9,6 +9,8 @@ export interface NormalizedRequest extends SourceFields, DeviceFields {
   privacy: 'full' | 'aggregate';
   /** Aggregation key: route pattern if known, else the normalized path. */
   path: string;
+  /** True when `path` is a route pattern (reported by the binding or matched by the `routes` option). */
+  fromRoute: boolean;
   /** Normalized path with allowlisted query. */
   url: string;
   pageType: string | null;
