@@ -1,26 +1,36 @@
+import type {
+  Conversion,
+  DailyAggregate,
+  EventBatch,
+  Millis,
+  PageMetric,
+  PageView,
+  PurgeResult,
+  Session,
+  Store,
+  WriteResult,
+} from '@anon/core';
 import {
   applyMetric,
   applyView,
-  type Conversion,
-  type DailyAggregate,
-  type EventBatch,
+  checkBatch,
+  checkPurgeBefore,
+  checkStoreSettings,
+  checkVisitorSessions,
+  compareCodePoints,
+  DEFAULT_STORE_SETTINGS,
   emptyAggregate,
-  type Millis,
-  type PageMetric,
-  type PageView,
-  type PurgeResult,
-  type Session,
-  type Store,
-  type WriteResult,
-} from '@anon/core';
-import { checkBatch } from './check-batch.js';
-import { mergeSession, sessionChanged } from './merge-session.js';
-import { invalidInput } from './query.js';
+  mergeSession,
+  purgeCutoffDay,
+  sessionChanged,
+} from '@anon/core/adapter';
 import { createReports } from './reports.js';
 import { createTables, type Tables } from './tables.js';
 
 /** Separator of composite keys: a character no day, path or visitor key contains. */
 const SEP = '\u0000';
+/** The name in this store's errors: `[anon] [array-store] …`. */
+const SOURCE = 'array-store';
 
 /**
  * A complete anon `Store` over plain arrays (see `Tables`), written from scratch as the guide to writing
@@ -90,7 +100,7 @@ export function arrayStore(tables: Tables = createTables()): Store {
   function writeSession(incoming: Session): number {
     const stored = sessions.get(incoming.id);
     if (stored === undefined) {
-      const session = { ...structuredClone(incoming), durationMs: incoming.lastSeenAt - incoming.startedAt };
+      const session = mergeSession(null, structuredClone(incoming));
       sessions.set(session.id, session);
       tables.sessions.push(session);
       return 1;
@@ -135,9 +145,16 @@ export function arrayStore(tables: Tables = createTables()): Store {
     return { goneSessions, goneViews, metricGone, viewGone };
   }
 
+  // The tracker's settings, handed over by `init`; the purge counts days in its time zone.
+  let settings = DEFAULT_STORE_SETTINGS;
+
   const store: Store = {
+    init(given) {
+      settings = checkStoreSettings(given, SOURCE);
+    },
+
     async write(batch: EventBatch): Promise<WriteResult> {
-      checkBatch(batch);
+      checkBatch(batch, SOURCE);
       if (batchIds.has(batch.id)) return { applied: false, written: 0 };
       let written = 0;
       for (const event of batch.events) {
@@ -152,23 +169,15 @@ export function arrayStore(tables: Tables = createTables()): Store {
     },
 
     async visitorSessions(visitorKeys: string[], since: Millis, until: Millis): Promise<Session[]> {
-      if (!Array.isArray(visitorKeys) || visitorKeys.some((k) => typeof k !== 'string')) {
-        throw invalidInput('visitorSessions() needs an array of visitor keys');
-      }
-      if (!Number.isFinite(since) || !Number.isFinite(until)) {
-        throw invalidInput('visitorSessions() needs finite since and until times');
-      }
-      const keys = new Set(visitorKeys);
+      const keys = new Set(checkVisitorSessions(visitorKeys, since, until, SOURCE));
       return tables.sessions
         .filter((s) => keys.has(s.visitorKey) && s.startedAt >= since && s.startedAt <= until)
-        .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .sort((a, b) => a.startedAt - b.startedAt || compareCodePoints(a.id, b.id))
         .map((s) => structuredClone(s));
     },
 
     async purge(before: Millis, options: { dryRun?: boolean } = {}): Promise<PurgeResult> {
-      if (typeof before !== 'number' || !Number.isFinite(before)) {
-        throw invalidInput(`purge() needs a finite time, got ${String(before)}`);
-      }
+      checkPurgeBefore(before, SOURCE);
       const plan = purgePlan(before);
       const goneMetrics = tables.metrics.filter(plan.metricGone);
       const result = {
@@ -185,7 +194,7 @@ export function arrayStore(tables: Tables = createTables()): Store {
       for (const id of plan.goneViews) viewIds.delete(id);
       for (const m of goneMetrics) metricIds.delete(metricKey(m));
       // Unique-visitor entries are only needed while their day can still receive views.
-      const cutoff = new Date(before).toISOString().slice(0, 10);
+      const cutoff = purgeCutoffDay(before, settings.timeZone);
       tables.uniques = tables.uniques.filter((u) => {
         if (u.day >= cutoff) return true;
         uniqueKeys.delete([u.day, u.path, u.visitorKey].join(SEP));

@@ -1,28 +1,42 @@
 import {
+  type CampaignRow,
   type DailyAggregate,
   matchPath,
   type PageView,
+  type ReportQuery,
+  type Reports,
   type Session,
-  type Store,
   type TopPageRow,
 } from '@anon/core';
-import { compareLists, compareText, countByKey } from './order.js';
-import { type CheckedQuery, checkQuery, inRange, invalidInput, pathMatches } from './query.js';
+import {
+  type CheckedQuery,
+  checkFunnelSteps,
+  checkMaxSteps,
+  checkQuery as checkReportQuery,
+  compareCampaignRows,
+  compareCodePoints,
+  compareCounted,
+  compareJourneyRows,
+  funnelStepsReached,
+} from '@anon/core/adapter';
 import type { Tables } from './tables.js';
 
-type Reports = Pick<
-  Store,
-  | 'topPages'
-  | 'sessions'
-  | 'conversions'
-  | 'funnel'
-  | 'journeys'
-  | 'referrers'
-  | 'campaigns'
-  | 'devices'
-  | 'bots'
-  | 'aggregates'
->;
+// The rules every store shares come from `@anon/core/adapter`: query checks, the code-point tie order.
+const SOURCE = 'array-store';
+const checkQuery = (q: ReportQuery): CheckedQuery => checkReportQuery(q, SOURCE);
+
+/** Days are inclusive; `YYYY-MM-DD` strings compare like the dates they name. */
+const inRange = (day: string, q: CheckedQuery): boolean => day >= q.from && day <= q.to;
+
+/** No path filter, or an exact path, or a pattern where `*` is any run of characters. */
+const pathMatches = (path: string, q: CheckedQuery): boolean => q.path === null || matchPath(q.path, path);
+
+/** Counts per key, as rows ordered by count descending, then key ascending; at most `limit` rows. */
+function countByKey<K extends string | null>(keys: Iterable<K>, limit: number): [K, number][] {
+  const counts = new Map<K, number>();
+  for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return [...counts].sort(compareCounted).slice(0, limit);
+}
 
 /**
  * Every report of the `Store` port, by plain loops over the tables (docs/semantics.md, "Reports"). Page counts
@@ -86,7 +100,7 @@ export function createReports(tables: Tables): Reports {
       }
       return [...byPath.values()]
         .filter((top) => top.views > 0)
-        .sort((a, b) => b.views - a.views || compareText(a.path, b.path))
+        .sort((a, b) => b.views - a.views || compareCodePoints(a.path, b.path))
         .slice(0, q.limit)
         .map(({ time, scroll, ...top }) => ({
           ...top,
@@ -121,7 +135,7 @@ export function createReports(tables: Tables): Reports {
         .filter(
           (c) => q.path === null || (c.firstTouch !== null && matchPath(q.path, c.firstTouch.landingPath)),
         )
-        .sort((a, b) => a.at - b.at || compareText(a.id, b.id));
+        .sort((a, b) => a.at - b.at || compareCodePoints(a.id, b.id));
       const converted = new Set(found.flatMap((c) => c.sessionIds));
       const linked = convertedSessionIds();
       // The denominator: sessions that began anonymous (no user id, or one obtained by converting).
@@ -145,17 +159,12 @@ export function createReports(tables: Tables): Reports {
 
     async funnel(query, steps) {
       const q = checkQuery(query);
-      if (!Array.isArray(steps) || steps.some((step) => typeof step !== 'string')) {
-        throw invalidInput('funnel steps must be an array of path patterns');
-      }
+      checkFunnelSteps(steps, SOURCE);
       const views = viewsBySession();
       const reached = steps.map(() => 0);
       for (const session of sessionsIn(q)) {
-        // Steps must appear in order, not necessarily one right after the other.
-        let next = 0;
-        for (const view of views.get(session.id) ?? []) {
-          if (next < steps.length && matchPath(steps[next] as string, view.path)) next += 1;
-        }
+        const paths = (views.get(session.id) ?? []).map((view) => view.path);
+        const next = funnelStepsReached(steps, paths);
         for (let k = 0; k < next; k++) reached[k] = (reached[k] as number) + 1;
       }
       return steps.map((step, k) => ({ step, sessions: reached[k] as number }));
@@ -163,8 +172,7 @@ export function createReports(tables: Tables): Reports {
 
     async journeys(query) {
       const q = checkQuery(query);
-      const maxSteps = query.maxSteps ?? 5;
-      if (!Number.isInteger(maxSteps) || maxSteps < 1) throw invalidInput('maxSteps must be an integer ≥ 1');
+      const maxSteps = checkMaxSteps(query.maxSteps, SOURCE);
       const views = viewsBySession();
       const converted = convertedSessionIds();
       const groups = new Map<string, { steps: string[]; sessions: number }>();
@@ -180,9 +188,7 @@ export function createReports(tables: Tables): Reports {
         group.sessions += 1;
         groups.set(key, group);
       }
-      return [...groups.values()]
-        .sort((a, b) => b.sessions - a.sessions || compareLists(a.steps, b.steps))
-        .slice(0, q.limit);
+      return [...groups.values()].sort(compareJourneyRows).slice(0, q.limit);
     },
 
     async referrers(query) {
@@ -195,33 +201,16 @@ export function createReports(tables: Tables): Reports {
 
     async campaigns(query) {
       const q = checkQuery(query);
-      const groups = new Map<
-        string,
-        { utm: [string | null, string | null, string | null]; sessions: number }
-      >();
+      const groups = new Map<string, CampaignRow>();
       for (const s of sessionsIn(q)) {
-        if (s.utmSource === null && s.utmMedium === null && s.utmCampaign === null) continue;
-        const utm: [string | null, string | null, string | null] = [s.utmSource, s.utmMedium, s.utmCampaign];
-        const key = JSON.stringify(utm);
-        const group = groups.get(key) ?? { utm, sessions: 0 };
+        const { utmSource, utmMedium, utmCampaign } = s;
+        if (utmSource === null && utmMedium === null && utmCampaign === null) continue;
+        const key = JSON.stringify([utmSource, utmMedium, utmCampaign]);
+        const group = groups.get(key) ?? { utmSource, utmMedium, utmCampaign, sessions: 0 };
         group.sessions += 1;
         groups.set(key, group);
       }
-      return [...groups.values()]
-        .sort(
-          (a, b) =>
-            b.sessions - a.sessions ||
-            compareText(a.utm[0], b.utm[0]) ||
-            compareText(a.utm[1], b.utm[1]) ||
-            compareText(a.utm[2], b.utm[2]),
-        )
-        .slice(0, q.limit)
-        .map(({ utm, sessions }) => ({
-          utmSource: utm[0],
-          utmMedium: utm[1],
-          utmCampaign: utm[2],
-          sessions,
-        }));
+      return [...groups.values()].sort(compareCampaignRows).slice(0, q.limit);
     },
 
     async devices(query) {
@@ -255,7 +244,7 @@ export function createReports(tables: Tables): Reports {
         views,
         sessions: sessionsIn(q, true).filter((s) => s.isBot).length,
         topPaths: [...byPath]
-          .sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]))
+          .sort((a, b) => b[1] - a[1] || compareCodePoints(a[0], b[0]))
           .slice(0, q.limit)
           .map(([path, pathViews]) => ({ path, views: pathViews })),
       };
@@ -264,9 +253,9 @@ export function createReports(tables: Tables): Reports {
     async aggregates(query) {
       const q = checkQuery(query);
       const rows = rowsIn(q)
-        .sort((a, b) => compareText(a.day, b.day) || compareText(a.path, b.path))
+        .sort((a, b) => compareCodePoints(a.day, b.day) || compareCodePoints(a.path, b.path))
         .map((row) => ({ ...row }));
-      return q.limitGiven ? rows.slice(0, q.limit) : rows;
+      return q.limited ? rows.slice(0, q.limit) : rows;
     },
   };
 }

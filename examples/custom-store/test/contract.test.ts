@@ -1,6 +1,6 @@
-import { type StoreProbe, storeContract } from '@anon/testing';
+import { compareCodePoints } from '@anon/core/adapter';
+import { reportsContract, type StoreProbe, storeWriterContract } from '@anon/testing';
 import { arrayStore } from '../src/array-store.js';
-import { compareText } from '../src/order.js';
 import { createTables, type Tables } from '../src/tables.js';
 
 /**
@@ -14,13 +14,18 @@ function arrayProbe(tables: Tables): StoreProbe {
     session: async (id) => structuredClone(tables.sessions.find((s) => s.id === id) ?? null),
     aggregates: async () =>
       structuredClone(tables.aggregates).sort(
-        (a, b) => compareText(a.day, b.day) || compareText(a.path, b.path),
+        (a, b) => compareCodePoints(a.day, b.day) || compareCodePoints(a.path, b.path),
       ),
     conversionIds: async () => tables.conversions.map((c) => c.id),
   };
 }
 
-storeContract('array store (examples/custom-store)', async () => {
+function harness() {
   const tables = createTables();
   return { store: arrayStore(tables), probe: arrayProbe(tables), cleanup: async () => {} };
-});
+}
+
+// Write a store's write side first and run its contract alone; add the reports and run theirs.
+// (`storeContract` runs both in one block.)
+storeWriterContract('array store (examples/custom-store)', async () => harness());
+reportsContract('array store (examples/custom-store)', async () => harness());

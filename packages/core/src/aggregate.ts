@@ -1,3 +1,4 @@
+import { compareCodePoints } from './memory/code-point-order.js';
 import type { DailyAggregate, PageMetric, PageView } from './types.js';
 
 /** An aggregate row with the set of visitor keys behind `uniqueVisitors`: a monoid under `mergeAggregates`. */
@@ -104,11 +105,6 @@ export function mergeAggregates(a: AggregateAccumulator, b: AggregateAccumulator
   return { row, visitors };
 }
 
-/** Code-point order, the order every report uses for ties. */
-function compareKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /**
  * Brute-force recomputation of every daily row from stored page views and metrics, by the same rules as the
  * store write path (first write of an id wins). Sorted by day, then path.
@@ -138,7 +134,10 @@ export function recomputeAggregates(views: PageView[], metrics: PageMetric[]): D
     if (metric.isBot) continue;
     applyMetric(rowFor(metric.day, metric.path).row, metric);
   }
-  return [...rows.values()]
-    .map((acc) => acc.row)
-    .sort((x, y) => compareKeys(x.day, y.day) || compareKeys(x.path, y.path));
+  return (
+    [...rows.values()]
+      .map((acc) => acc.row)
+      // Code-point order, as every store sorts (UTF-16 `<` would put U+E000–U+FFFF after astral characters).
+      .sort((x, y) => compareCodePoints(x.day, y.day) || compareCodePoints(x.path, y.path))
+  );
 }

@@ -52,7 +52,8 @@ function isMoreAdvanced(candidate: Session, known: Session): boolean {
   return candidate.lastSeenAt > known.lastSeenAt;
 }
 
-function touchOf(session: Session): Touch {
+/** The attribution a session gives a conversion: its landing page, start, referrer and UTM values. */
+export function touchOf(session: Session): Touch {
   return {
     sessionId: session.id,
     landingPath: session.landingPath,

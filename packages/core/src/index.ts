@@ -1,7 +1,8 @@
-export * from './aggregate.js';
+// What an app developer uses. Rules and helpers for writing a store live in `@anon/core/adapter`; the
+// in-memory ports in `@anon/core/memory`; the kit a framework binding is built from in `@anon/core/binding`.
 export * from './beacon.js';
 export * from './config.js';
-export * from './conversion.js';
+export { buildConversion } from './conversion.js';
 export * from './day.js';
 export * from './defaults.js';
 export * from './engine/api.js';
@@ -11,9 +12,7 @@ export { createTracker, DEFAULT_SWEEP_INTERVAL_MS, MAX_IN_FLIGHT } from './engin
 export * from './errors.js';
 export * from './identity.js';
 export * from './match-path.js';
-export { compareCodePoints, compareKeyLists, compareKeys } from './memory/code-point-order.js';
 export * from './normalize/index.js';
 export * from './ports.js';
-export * from './read-body.js';
 export * from './sessionize.js';
 export * from './types.js';

@@ -6,7 +6,7 @@ import {
   emptyAggregate,
   mergeAggregates,
   recomputeAggregates,
-} from '@anon/core';
+} from '@anon/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { metric, pageView } from './engine-fixtures.js';
 

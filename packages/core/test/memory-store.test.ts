@@ -1,4 +1,5 @@
-import { type EventBatch, isAnonError, recomputeAggregates } from '@anon/core';
+import { type EventBatch, isAnonError } from '@anon/core';
+import { recomputeAggregates } from '@anon/core/adapter';
 import { memoryStore } from '@anon/core/memory';
 import { describe, expect, it } from 'vitest';
 import { compareCodePoints } from '../src/memory/code-point-order.js';

@@ -1,8 +1,8 @@
-import type { EventBatch, Millis, Session, Store } from '@anon/core';
-import { compareCodePoints } from '@anon/core';
+import type { EventBatch, Millis, Session, Store, StoreSettings } from '@anon/core';
+import { checkStoreSettings, checkVisitorSessions, compareCodePoints } from '@anon/core/adapter';
 import { type CollectionKey, collectionNames, openCollections } from './collections.js';
 import type { MongoDbLike } from './db-like.js';
-import { mongoError, wrapDriverError } from './errors.js';
+import { SOURCE, wrapDriverError } from './errors.js';
 import { ensureIndexes } from './indexes.js';
 import { purge } from './purge.js';
 import { createReports } from './reports.js';
@@ -10,7 +10,6 @@ import { fromDocument, SESSION_SHAPE } from './schema.js';
 import { writeBatch } from './write-batch.js';
 
 const DAY_MS = 86_400_000;
-const MAX_VISITOR_KEYS = 1_000;
 
 /** Options of {@link mongoStore}. */
 export interface MongoStoreOptions {
@@ -21,14 +20,17 @@ export interface MongoStoreOptions {
   prefix?: string;
   /**
    * Days after which the TTL index deletes anonymous sessions, their page views and metrics, and unique-visitor
-   * entries. Aggregates, conversions and sessions with a user are kept. Match the tracker's `retentionDays`.
-   * @default 90
+   * entries, until the tracker's `init` hands over its own `retentionDays`. Aggregates, conversions and
+   * sessions with a user are kept. @default 90
+   * @deprecated The tracker passes its `retentionDays` through `init`; set it there, once.
    */
   retentionDays?: number;
 }
 
 /** The MongoDB store: the `Store` port, plus index creation. */
 export interface MongoStore extends Store {
+  /** Take the tracker's `timeZone` and `retentionDays` (the TTL of records written from now on). */
+  init(settings: StoreSettings): void;
   /** Create every index the reports need and the TTL indexes of retention; safe to call at each start. */
   ensureIndexes(): Promise<string[]>;
   /** The full name of each collection, after the prefix. */
@@ -46,12 +48,9 @@ export interface MongoStore extends Store {
  */
 export function mongoStore(db: MongoDbLike, options: MongoStoreOptions = {}): MongoStore {
   const names = collectionNames(options.prefix ?? 'anon_');
-  const retentionDays = options.retentionDays ?? 90;
-  if (!(typeof retentionDays === 'number' && Number.isInteger(retentionDays) && retentionDays >= 1)) {
-    throw mongoError('invalid_config', `retentionDays must be an integer ≥ 1, got ${String(retentionDays)}`);
-  }
+  // The tracker's settings replace these at `init`.
+  let settings = checkStoreSettings({ retentionDays: options.retentionDays }, SOURCE);
   const collections = openCollections(db, names);
-  const retentionMs = retentionDays * DAY_MS;
   const reports = createReports(collections);
 
   // Every call goes through here: typed input errors pass as they are, driver errors become AnonErrors.
@@ -65,33 +64,30 @@ export function mongoStore(db: MongoDbLike, options: MongoStoreOptions = {}): Mo
 
   const store: MongoStore = {
     collections: names,
+    init(given: StoreSettings): void {
+      settings = checkStoreSettings(given, SOURCE);
+    },
     ensureIndexes: () => guard('ensureIndexes()', () => ensureIndexes(collections)),
     write: (batch: EventBatch) =>
-      guard('write()', () => writeBatch({ collections, retentionMs, now: () => Date.now() }, batch)),
+      guard('write()', () =>
+        writeBatch(
+          { collections, retentionMs: settings.retentionDays * DAY_MS, now: () => Date.now() },
+          batch,
+        ),
+      ),
     visitorSessions: (visitorKeys: string[], since: Millis, until: Millis) =>
       guard('visitorSessions()', async () => {
-        if (!Array.isArray(visitorKeys) || visitorKeys.some((key) => typeof key !== 'string')) {
-          throw mongoError('invalid_input', 'visitorSessions() needs visitor keys as an array of strings');
-        }
-        if (visitorKeys.length > MAX_VISITOR_KEYS) {
-          throw mongoError(
-            'invalid_input',
-            `visitorSessions() takes at most ${MAX_VISITOR_KEYS} visitor keys`,
-          );
-        }
-        if (!Number.isFinite(since) || !Number.isFinite(until)) {
-          throw mongoError('invalid_input', 'visitorSessions() needs "since" and "until" as finite times');
-        }
-        if (visitorKeys.length === 0) return [];
+        const keys = checkVisitorSessions(visitorKeys, since, until, SOURCE);
+        if (keys.length === 0) return [];
         const docs = await collections.sessions
-          .find({ visitorKey: { $in: [...new Set(visitorKeys)] }, startedAt: { $gte: since, $lte: until } })
+          .find({ visitorKey: { $in: keys }, startedAt: { $gte: since, $lte: until } })
           .toArray();
         return docs
           .map((doc) => fromDocument<Session>(SESSION_SHAPE, doc))
           .sort((a, b) => a.startedAt - b.startedAt || compareCodePoints(a.id, b.id));
       }),
     purge: (before: Millis, purgeOptions?: { dryRun?: boolean }) =>
-      guard('purge()', () => purge(collections, before, purgeOptions?.dryRun === true)),
+      guard('purge()', () => purge(collections, before, settings.timeZone, purgeOptions?.dryRun === true)),
     topPages: (q) => guard('topPages()', () => reports.topPages(q)),
     sessions: (q) => guard('sessions()', () => reports.sessions(q)),
     conversions: (q) => guard('conversions()', () => reports.conversions(q)),

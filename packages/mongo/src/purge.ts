@@ -1,18 +1,11 @@
 import type { PurgeResult } from '@anon/core';
+import { checkPurgeBefore, purgeCutoffDay } from '@anon/core/adapter';
 import type { Collections } from './collections.js';
 import type { MongoCollectionLike, MongoDocument } from './db-like.js';
-import { mongoError } from './errors.js';
+import { SOURCE } from './errors.js';
 
 /** Ids per `$in`: keeps every command far below MongoDB's 16 MB limit. */
 const CHUNK = 1_000;
-const MIN_TIME = -62_167_219_200_000; // 0000-01-01
-const MAX_TIME = 253_402_300_799_999; // 9999-12-31
-
-/** `YYYY-MM-DD` of `at` in UTC, clamped to four-digit years so it compares as a day string. */
-function utcDay(at: number): string {
-  return new Date(Math.min(MAX_TIME, Math.max(MIN_TIME, at))).toISOString().slice(0, 10);
-}
-
 function chunks<T>(items: T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
@@ -29,10 +22,13 @@ async function count(collection: MongoCollectionLike, filter: MongoDocument): Pr
  * page views and metrics, aggregate-only page views and their metrics older than `before`, and unique-visitor
  * entries of earlier days. Sessions go last, so a purge that stops half way is completed by the next one.
  */
-export async function purge(c: Collections, before: number, dryRun: boolean): Promise<PurgeResult> {
-  if (typeof before !== 'number' || !Number.isFinite(before)) {
-    throw mongoError('invalid_input', 'purge() needs "before" as a finite number of milliseconds');
-  }
+export async function purge(
+  c: Collections,
+  before: number,
+  timeZone: string,
+  dryRun: boolean,
+): Promise<PurgeResult> {
+  checkPurgeBefore(before, SOURCE);
   const candidates = await c.sessions
     .find({ startedAt: { $lt: before }, userId: null, convertedUserId: null }, { projection: { _id: 1 } })
     .toArray();
@@ -68,6 +64,6 @@ export async function purge(c: Collections, before: number, dryRun: boolean): Pr
     ).deletedCount;
   }
   // Unique-visitor entries are only needed while a day can still receive views.
-  await c.uniqueVisitors.deleteMany({ day: { $lt: utcDay(before) } });
+  await c.uniqueVisitors.deleteMany({ day: { $lt: purgeCutoffDay(before, timeZone) } });
   return result;
 }

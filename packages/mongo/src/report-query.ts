@@ -1,61 +1,17 @@
 import { matchPath, type ReportQuery } from '@anon/core';
+import { type CheckedQuery, checkQuery as checkReportQuery } from '@anon/core/adapter';
 import type { MongoCollectionLike, MongoDocument } from './db-like.js';
-import { mongoError } from './errors.js';
+import { SOURCE } from './errors.js';
 
-/** A report query after checking, with its defaults applied. */
-export interface CheckedQuery {
-  from: string;
-  to: string;
-  path: string | null;
-  includeBots: boolean;
-  limit: number;
-  /** Whether the caller gave `limit` (only `aggregates` cares: without one it returns every row). */
-  limited: boolean;
-}
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-/** @default 100 */
-const DEFAULT_LIMIT = 100;
-const MAX_PATTERN = 1_000;
+export type { CheckedQuery };
 
 /**
- * Check a report query's types before any of it reaches MongoDB: a day that is not `YYYY-MM-DD`, a path that
- * is not a string (an object would read as an operator) or a bad limit is `AnonError('invalid_input')`.
+ * Check a report query by core's one rule before any of it reaches MongoDB: a day that is not a real
+ * `YYYY-MM-DD` day, a path that is not a string (an object would read as an operator) or a bad limit is
+ * `AnonError('invalid_input')`. `report` is kept for call sites; the message names the field.
  */
-export function checkQuery(q: ReportQuery, report: string): CheckedQuery {
-  if (typeof q !== 'object' || q === null)
-    throw mongoError('invalid_input', `${report}() needs a query object`);
-  for (const field of ['from', 'to'] as const) {
-    const day = q[field];
-    if (typeof day !== 'string' || !DAY.test(day)) {
-      throw mongoError('invalid_input', `${report}() needs "${field}" as YYYY-MM-DD`);
-    }
-  }
-  if (
-    q.path !== undefined &&
-    q.path !== null &&
-    (typeof q.path !== 'string' || q.path.length > MAX_PATTERN)
-  ) {
-    throw mongoError(
-      'invalid_input',
-      `${report}() needs "path" as a string of at most ${MAX_PATTERN} characters`,
-    );
-  }
-  if (q.includeBots !== undefined && typeof q.includeBots !== 'boolean') {
-    throw mongoError('invalid_input', `${report}() needs "includeBots" as a boolean`);
-  }
-  const limit = q.limit ?? DEFAULT_LIMIT;
-  if (!Number.isSafeInteger(limit) || limit < 0) {
-    throw mongoError('invalid_input', `${report}() needs "limit" as a non-negative integer`);
-  }
-  return {
-    from: q.from,
-    to: q.to,
-    path: q.path ?? null,
-    includeBots: q.includeBots === true,
-    limit,
-    limited: q.limit !== undefined,
-  };
+export function checkQuery(q: ReportQuery, _report: string): CheckedQuery {
+  return checkReportQuery(q, SOURCE);
 }
 
 /** The fields a report's path filter applies to: constants, never request data. */

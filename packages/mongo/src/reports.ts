@@ -9,35 +9,28 @@ import type {
   FunnelStepRow,
   JourneyRow,
   ReferrerRow,
+  Reports,
   SessionsReport,
-  Store,
   TopPageRow,
 } from '@anon/core';
-import { compareCodePoints, compareKeyLists, compareKeys, matchPath } from '@anon/core';
+import { matchPath } from '@anon/core';
+import {
+  checkFunnelSteps,
+  checkMaxSteps,
+  compareCampaignRows,
+  compareCodePoints,
+  compareCounted,
+  compareJourneyRows,
+} from '@anon/core/adapter';
 import type { CollectionKey, Collections } from './collections.js';
 import type { MongoDocument } from './db-like.js';
-import { mongoError } from './errors.js';
+import { SOURCE } from './errors.js';
 import { type CheckedQuery, checkQuery, dayRange, withPath } from './report-query.js';
 import { AGGREGATE_FIELDS, CONVERSION_SHAPE, fromDocument } from './schema.js';
 import { literal } from './session-merge.js';
 
-type Reports = Pick<
-  Store,
-  | 'topPages'
-  | 'sessions'
-  | 'conversions'
-  | 'funnel'
-  | 'journeys'
-  | 'referrers'
-  | 'campaigns'
-  | 'devices'
-  | 'bots'
-  | 'aggregates'
->;
-
 const SIGNUP_STEP = '(signup)';
 /** @default 5 */
-const DEFAULT_MAX_STEPS = 5;
 
 /** `$limit` only when positive (MongoDB rejects `$limit: 0`; the caller slices to the limit anyway). */
 function limitStage(limit: number): MongoDocument[] {
@@ -48,7 +41,7 @@ function limitStage(limit: number): MongoDocument[] {
 function rankedRows(docs: MongoDocument[], limit: number): [string | null, number][] {
   return docs
     .map((doc): [string | null, number] => [(doc._id as string | null | undefined) ?? null, Number(doc.n)])
-    .sort((a, b) => b[1] - a[1] || compareKeys(a[0], b[0]))
+    .sort(compareCounted)
     .slice(0, limit);
 }
 
@@ -227,9 +220,7 @@ export function createReports(c: Collections): Reports {
 
     async funnel(query, steps): Promise<FunnelStepRow[]> {
       const q = checkQuery(query, 'funnel');
-      if (!Array.isArray(steps) || steps.some((step) => typeof step !== 'string')) {
-        throw mongoError('invalid_input', 'funnel() needs steps as an array of path patterns');
-      }
+      checkFunnelSteps(steps, SOURCE);
       if (steps.length === 0) return [];
       const match = await sessionMatch(q, botsFor(q));
       // A pattern step becomes the set of stored paths it matches (core's matchPath, no server-side regex).
@@ -272,10 +263,7 @@ export function createReports(c: Collections): Reports {
 
     async journeys(query): Promise<JourneyRow[]> {
       const q = checkQuery(query, 'journeys');
-      const maxSteps = query.maxSteps ?? DEFAULT_MAX_STEPS;
-      if (!(Number.isSafeInteger(maxSteps) && maxSteps >= 1)) {
-        throw mongoError('invalid_input', 'journeys() needs "maxSteps" as an integer ≥ 1');
-      }
+      const maxSteps = checkMaxSteps(query.maxSteps, SOURCE);
       const collapse = {
         $reduce: {
           input: '$paths',
@@ -317,7 +305,7 @@ export function createReports(c: Collections): Reports {
       // Arrays sort by their smallest element in MongoDB, not element-wise: order here.
       return docs
         .map((doc) => ({ steps: doc._id as string[], sessions: Number(doc.n) }))
-        .sort((a, b) => b.sessions - a.sessions || compareKeyLists(a.steps, b.steps))
+        .sort(compareJourneyRows)
         .slice(0, q.limit);
     },
 
@@ -367,14 +355,7 @@ export function createReports(c: Collections): Reports {
             sessions: Number(doc.n),
           };
         })
-        .sort(
-          (a, b) =>
-            b.sessions - a.sessions ||
-            compareKeyLists(
-              [a.utmSource, a.utmMedium, a.utmCampaign],
-              [b.utmSource, b.utmMedium, b.utmCampaign],
-            ),
-        )
+        .sort(compareCampaignRows)
         .slice(0, q.limit);
     },
 

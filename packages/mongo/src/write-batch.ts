@@ -1,7 +1,16 @@
-import type { Conversion, EventBatch, PageMetric, PageView, Session, WriteResult } from '@anon/core';
+import type {
+  Conversion,
+  DailyAggregate,
+  EventBatch,
+  PageMetric,
+  PageView,
+  Session,
+  WriteResult,
+} from '@anon/core';
+import { applyMetric, applyView, checkBatch, emptyAggregate } from '@anon/core/adapter';
 import type { Collections } from './collections.js';
 import type { MongoCollectionLike, MongoDocument, MongoUpdateOneModel } from './db-like.js';
-import { duplicateKeyIndexes, isDuplicateKeyError, mongoError } from './errors.js';
+import { duplicateKeyIndexes, isDuplicateKeyError, mongoError, SOURCE } from './errors.js';
 import { CONVERSION_SHAPE, METRIC_SHAPE, PAGE_VIEW_SHAPE, pick, SESSION_SHAPE } from './schema.js';
 import { literal, sessionMergePipeline } from './session-merge.js';
 
@@ -44,11 +53,7 @@ interface Parsed {
  * completes the missing steps, each of which is idempotent.
  */
 export async function writeBatch(ctx: WriteContext, batch: EventBatch): Promise<WriteResult> {
-  if (typeof batch !== 'object' || batch === null || typeof batch.id !== 'string' || batch.id === '') {
-    throw mongoError('invalid_input', 'write() needs a batch with a non-empty string id');
-  }
-  if (!Array.isArray(batch.events))
-    throw mongoError('invalid_input', `batch ${batch.id} has no events array`);
+  checkBatch(batch, SOURCE);
   const parsed = parseEvents(batch);
   const c = ctx.collections;
   const done = await c.batches.find({ _id: batch.id }, { projection: { _id: 1 } }).toArray();
@@ -130,12 +135,8 @@ function parseEvents(batch: EventBatch): Parsed {
           parsed.conversions.set(conversion.id, conversion as Conversion);
         break;
       }
-      case 'identify':
-        throw mongoError(
-          'invalid_input',
-          `${what} is an identify event: the worker resolves those, stores do not`,
-        );
       default:
+        // checkBatch has refused every other type (`identify` included) before this runs.
         throw mongoError('invalid_input', `${what} has an unknown type`);
     }
   });
@@ -283,73 +284,35 @@ function rowKey(day: string, path: string): string {
   return `${day}\u0000${path}`;
 }
 
-const COUNTERS = [
-  'views',
-  'authenticatedViews',
-  'anonymousViews',
-  'uniqueVisitors',
-  'timeOnPageSumMs',
-  'timeOnPageCount',
-  'scrollDepthSum',
-  'scrollDepthCount',
-  'interactions',
-  'mobileViews',
-  'desktopViews',
-  'tabletViews',
-  'botViews',
-] as const;
-
-type Counter = (typeof COUNTERS)[number];
-
 interface Delta {
   day: string;
   path: string;
-  inc: Record<Counter, number>;
+  inc: Omit<DailyAggregate, 'day' | 'path'>;
 }
 
+/**
+ * The increments this batch's newly owned views and metrics make, by core's `applyView` / `applyMetric` (the
+ * same rule as every store); unique visitors come from the `(day, path, visitorKey)` entries it inserted.
+ */
 function aggregateDeltas(views: PageView[], metrics: PageMetric[], uniques: Map<string, number>): Delta[] {
-  const rows = new Map<string, Delta>();
-  const row = (day: string, path: string): Delta => {
+  const rows = new Map<string, DailyAggregate>();
+  const row = (day: string, path: string): DailyAggregate => {
     const key = rowKey(day, path);
-    let delta = rows.get(key);
-    if (delta === undefined) {
-      const inc = Object.fromEntries(COUNTERS.map((counter) => [counter, 0])) as Record<Counter, number>;
-      delta = { day, path, inc };
-      rows.set(key, delta);
+    let found = rows.get(key);
+    if (found === undefined) {
+      found = emptyAggregate(day, path);
+      rows.set(key, found);
     }
-    return delta;
+    return found;
   };
-  for (const view of views) {
-    const { inc } = row(view.day, view.path);
-    if (view.isBot) {
-      inc.botViews += 1;
-      continue;
-    }
-    inc.views += 1;
-    if (view.authenticated) inc.authenticatedViews += 1;
-    else inc.anonymousViews += 1;
-    if (view.device === 'mobile') inc.mobileViews += 1;
-    else if (view.device === 'tablet') inc.tabletViews += 1;
-    else inc.desktopViews += 1;
-  }
-  for (const metric of metrics) {
-    if (metric.isBot) continue;
-    const { inc } = row(metric.day, metric.path);
-    if (metric.metric === 'time_on_page') {
-      inc.timeOnPageSumMs += metric.value;
-      inc.timeOnPageCount += 1;
-    } else if (metric.metric === 'scroll_depth') {
-      inc.scrollDepthSum += metric.value;
-      inc.scrollDepthCount += 1;
-    } else {
-      inc.interactions += metric.value;
-    }
-  }
+  // Uniqueness is decided by the insert into the unique-visitor collection, not here.
+  for (const view of views) applyView(row(view.day, view.path), view, false);
+  for (const metric of metrics) if (!metric.isBot) applyMetric(row(metric.day, metric.path), metric);
   for (const [key, count] of uniques) {
     const [day, path] = key.split('\u0000', 2) as [string, string];
-    row(day, path).inc.uniqueVisitors += count;
+    row(day, path).uniqueVisitors += count;
   }
-  return [...rows.values()];
+  return [...rows.values()].map(({ day, path, ...inc }) => ({ day, path, inc }));
 }
 
 /**

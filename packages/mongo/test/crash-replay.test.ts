@@ -1,4 +1,5 @@
-import { type EventBatch, isAnonError, recomputeAggregates } from '@anon/core';
+import { type EventBatch, isAnonError } from '@anon/core';
+import { recomputeAggregates } from '@anon/core/adapter';
 import { mongoStore } from '@anon/mongo';
 import { generateTraffic, type StoreProbe } from '@anon/testing';
 import { describe, expect, it } from 'vitest';

@@ -47,7 +47,9 @@ function visit(db: EmulatedDb, overrides: Parameters<typeof fixtureSession>[0] =
 describe('retention through the TTL index', () => {
   it('anonymous sessions, their page views and metrics expire after retentionDays; aggregates never do', async () => {
     const db = new EmulatedDb();
-    const store = mongoStore(db, { retentionDays: 30 });
+    const store = mongoStore(db);
+    // The tracker hands its retention over once, at start.
+    await store.init({ timeZone: 'UTC', retentionDays: 30 });
     await store.ensureIndexes();
     const anonymous = visit(db);
     await store.write(batchOf(anonymous.events));

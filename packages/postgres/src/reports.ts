@@ -1,23 +1,20 @@
-import {
-  AnonError,
-  type BotsReport,
-  type CampaignRow,
-  type ConversionsReport,
-  type DailyAggregate,
-  type DevicesReport,
-  type FunnelStepRow,
-  type JourneyRow,
-  type ReferrerRow,
-  type SessionsReport,
-  type TopPageRow,
+import type {
+  BotsReport,
+  CampaignRow,
+  ConversionsReport,
+  DailyAggregate,
+  DevicesReport,
+  FunnelStepRow,
+  JourneyRow,
+  ReferrerRow,
+  SessionsReport,
+  TopPageRow,
 } from '@anon/core';
+import type { CheckedQuery } from '@anon/core/adapter';
 import { type Queryable, rowsOf } from './client.js';
-import { aggregateWhere, type CheckedQuery, sessionWhere } from './report-query.js';
+import { aggregateWhere, sessionWhere } from './report-query.js';
 import { AGGREGATE_SELECT, CONVERSION_SELECT, toConversion } from './rows.js';
-import { Params, pathCondition, text } from './sql.js';
-
-/** Most funnel steps accepted: each step is one join, so the query stays bounded. */
-export const MAX_FUNNEL_STEPS = 50;
+import { Params, pathCondition } from './sql.js';
 
 // Ties are broken by the key in code-point order (COLLATE "C" compares UTF-8 bytes), nulls first.
 const key = (column: string) => `${column} COLLATE "C" ASC NULLS FIRST`;
@@ -127,22 +124,8 @@ export class Reports {
     };
   }
 
+  /** `steps` are checked by core's `checkFunnelSteps` (at most `MAX_FUNNEL_STEPS`: each is one join). */
   async funnel(db: Queryable, q: CheckedQuery, steps: string[]): Promise<FunnelStepRow[]> {
-    if (!Array.isArray(steps) || steps.some((st) => typeof st !== 'string')) {
-      throw new AnonError('invalid_input', 'funnel steps must be an array of path patterns', {
-        source: 'postgres',
-      });
-    }
-    if (steps.length > MAX_FUNNEL_STEPS) {
-      throw new AnonError(
-        'invalid_input',
-        `a funnel has at most ${MAX_FUNNEL_STEPS} steps, got ${steps.length}`,
-        {
-          source: 'postgres',
-        },
-      );
-    }
-    if (steps.length === 0) return [];
     const s = this.#s;
     const p = new Params();
     // Greedy matching: step k is reached at the earliest matching view after the view that reached step k-1,
@@ -173,11 +156,6 @@ export class Reports {
   }
 
   async journeys(db: Queryable, q: CheckedQuery, maxSteps: number): Promise<JourneyRow[]> {
-    if (!Number.isInteger(maxSteps) || maxSteps < 1) {
-      throw new AnonError('invalid_input', `maxSteps must be an integer >= 1, got ${maxSteps}`, {
-        source: 'postgres',
-      });
-    }
     const s = this.#s;
     const p = new Params();
     return rowsOf<JourneyRow>(
@@ -281,14 +259,4 @@ export class Reports {
       p.values,
     );
   }
-}
-
-/** Keys for `visitorSessions`, as Postgres can bind them. */
-export function visitorKeys(keys: string[]): string[] {
-  if (!Array.isArray(keys)) {
-    throw new AnonError('invalid_input', 'visitorSessions needs an array of visitor keys', {
-      source: 'postgres',
-    });
-  }
-  return keys.filter((k) => typeof k === 'string').map((k) => text(k) as string);
 }

@@ -1,7 +1,7 @@
 import { AnonError } from '@anon/core';
+import { isCalendarDay } from '@anon/core/adapter';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
-const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** Validate a schema name and return it double-quoted, ready to splice into SQL. */
 export function quoteSchema(schema: string): string {
@@ -15,56 +15,17 @@ export function quoteSchema(schema: string): string {
   return `"${schema}"`;
 }
 
-/** Parse a `YYYY-MM-DD` day to epoch days, or null when it is not a real calendar day. */
+/** Parse a `YYYY-MM-DD` day to epoch days, or null when it is not a real calendar day (core's rule). */
 function epochDay(day: unknown): number | null {
-  if (typeof day !== 'string') return null;
-  const m = DAY.exec(day);
-  if (!m) return null;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return null;
+  if (!isCalendarDay(day)) return null;
+  const [y, mo, d] = day.split('-').map(Number) as [number, number, number];
   const date = new Date(0);
   date.setUTCFullYear(y, mo - 1, d);
   return Math.round(date.getTime() / 86_400_000);
 }
 
-function daysInMonth(year: number, month: number): number {
-  const date = new Date(0);
-  date.setUTCFullYear(year, month, 0);
-  return date.getUTCDate();
-}
-
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 const dayString = (y: number, m: number, d: number) => `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`;
-
-/**
- * A report bound as a real calendar day with the same meaning under string comparison, which is how days
- * compare in the memory store: `'2026-02-30'` as a lower bound is `'2026-03-01'`, as an upper bound
- * `'2026-02-28'`. Null when no real day lies on that side (an upper bound of `'0000-…'`, a lower one past 9999).
- */
-export function boundDay(day: unknown, side: 'from' | 'to', what: string): string | null {
-  const m = typeof day === 'string' ? DAY.exec(day) : null;
-  if (!m) {
-    throw new AnonError('invalid_input', `${what} must be a YYYY-MM-DD day, got ${JSON.stringify(day)}`, {
-      source: 'postgres',
-    });
-  }
-  if (epochDay(day) !== null) return day as string;
-  let [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (side === 'from') {
-    if (y < 1) return '0001-01-01';
-    if (mo < 1) [mo, d] = [1, 1];
-    else if (mo > 12) [y, mo, d] = [y + 1, 1, 1];
-    else if (d < 1) d = 1;
-    else if (d > daysInMonth(y, mo)) [y, mo, d] = mo === 12 ? [y + 1, 1, 1] : [y, mo + 1, 1];
-    return y > 9999 ? null : dayString(y, mo, d);
-  }
-  if (y < 1) return null;
-  if (mo < 1) [y, mo, d] = [y - 1, 12, 31];
-  else if (mo > 12) [mo, d] = [12, 31];
-  else if (d < 1) [y, mo] = mo === 1 ? [y - 1, 12] : [y, mo - 1];
-  if (y < 1) return null;
-  return dayString(y, mo, Math.min(d < 1 ? 31 : d, daysInMonth(y, mo)));
-}
 
 /** A day string checked to be a real `YYYY-MM-DD` calendar day; anything else is an `invalid_input` error. */
 export function checkDay(day: unknown, what: string): string {

@@ -15,19 +15,28 @@ import {
   type Session,
   type SessionsReport,
   type Store,
+  type StoreSettings,
   type TopPageRow,
   type WriteResult,
 } from '@anon/core';
+import {
+  checkBatch,
+  checkFunnelSteps,
+  checkMaxSteps,
+  checkPurgeBefore,
+  checkQuery as checkReportQuery,
+  checkStoreSettings,
+  checkVisitorSessions,
+} from '@anon/core/adapter';
 import { inTransaction, type PostgresClient, type Queryable, rowsOf } from './client.js';
 import { isRetryable, storeError } from './errors.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { Partitions } from './partitions.js';
 import { countPurge, purge } from './purge.js';
-import { checkQuery } from './report-query.js';
-import { Reports, visitorKeys } from './reports.js';
+import { Reports } from './reports.js';
 import { SESSION_SELECT } from './rows.js';
-import { quoteSchema, ts } from './sql.js';
-import { batchDays, checkBatch, writeBatch } from './write.js';
+import { quoteSchema, text, ts } from './sql.js';
+import { batchDays, writeBatch } from './write.js';
 
 /** Options of `postgresStore`. */
 export interface PostgresStoreOptions {
@@ -36,8 +45,9 @@ export interface PostgresStoreOptions {
   /** Day partitions created ahead of the latest day written (and of today, by `migrate()`). @default 7 */
   partitionsAhead?: number;
   /**
-   * IANA time zone the tracker counts days in (set it to the tracker's `timeZone`): `purge` uses it for the
-   * unique-visitor cut-off day and `migrate` for "today". @default 'UTC'
+   * IANA time zone days are counted in, until the tracker's `init` hands over its own: `purge` uses it for
+   * the unique-visitor cut-off day and `migrate` for "today". @default 'UTC'
+   * @deprecated The tracker passes its `timeZone` through `init`; set it there, once.
    */
   timeZone?: string;
   /** Run `migrate()` before the first read or write, once per store. @default true */
@@ -46,6 +56,8 @@ export interface PostgresStoreOptions {
 
 /** A `Store` on Postgres or PGlite, with its schema management. */
 export interface PostgresStore extends Store {
+  /** Take the tracker's `timeZone` (for "today" at `migrate` and the purge's cut-off day). */
+  init(settings: StoreSettings): void;
   /** The schema this store uses. */
   readonly schema: string;
   /** Apply pending migrations (safe to call twice or from many processes at once) and create today's partitions. */
@@ -54,7 +66,9 @@ export interface PostgresStore extends Store {
   close(): Promise<void>;
 }
 
+const SOURCE = 'postgres';
 const MAX_ATTEMPTS = 4;
+const checkQuery = (q: ReportQuery) => checkReportQuery(q, SOURCE);
 const MAX_PARTITIONS_AHEAD = 366;
 
 function checkOptions(options: PostgresStoreOptions) {
@@ -70,16 +84,8 @@ function checkOptions(options: PostgresStoreOptions) {
       },
     );
   }
-  const timeZone = options.timeZone ?? 'UTC';
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-  } catch (cause) {
-    throw new AnonError('invalid_config', `timeZone ${JSON.stringify(timeZone)} is not an IANA time zone`, {
-      source: 'postgres',
-      cause,
-    });
-  }
-  return { schema, quoted, ahead, timeZone, autoMigrate: options.autoMigrate ?? true };
+  const settings = checkStoreSettings({ timeZone: options.timeZone }, SOURCE);
+  return { schema, quoted, ahead, settings, autoMigrate: options.autoMigrate ?? true };
 }
 
 function isMissingPartition(err: unknown): boolean {
@@ -102,7 +108,10 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
       source: 'postgres',
     });
   }
-  const { schema, quoted, ahead, timeZone, autoMigrate } = checkOptions(options);
+  const checked = checkOptions(options);
+  const { schema, quoted, ahead, autoMigrate } = checked;
+  // The tracker's settings replace these at `init`.
+  let settings = checked.settings;
   const partitions = new Partitions(client, schema, quoted, ahead);
   const reports = new Reports(quoted);
   const inFlight = new Set<Promise<unknown>>();
@@ -115,7 +124,7 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
       const [row] = await rowsOf<{ today: string }>(
         client,
         `SELECT to_char((now() AT TIME ZONE $1::text)::date, 'YYYY-MM-DD') AS today`,
-        [timeZone],
+        [settings.timeZone],
       );
       if (row) await partitions.ensure([row.today]);
     } catch (err) {
@@ -161,6 +170,10 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
   return {
     schema,
 
+    init(given: StoreSettings): void {
+      settings = checkStoreSettings(given, SOURCE);
+    },
+
     migrate() {
       if (closed)
         return Promise.reject(
@@ -175,7 +188,7 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
 
     write(batch: EventBatch): Promise<WriteResult> {
       return run('write', async () => {
-        checkBatch(batch);
+        checkBatch(batch, SOURCE);
         const days = batchDays(batch);
         await partitions.ensure(days);
         for (let attempt = 1; ; attempt++) {
@@ -197,7 +210,7 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
 
     visitorSessions(keys: string[], since: Millis, until: Millis): Promise<Session[]> {
       return read('visitorSessions', async (db) => {
-        const list = visitorKeys(keys);
+        const list = checkVisitorSessions(keys, since, until, SOURCE).map((key) => text(key) as string);
         if (list.length === 0) return [];
         return rowsOf<Session>(
           db,
@@ -211,14 +224,10 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
 
     purge(before: Millis, purgeOptions: { dryRun?: boolean } = {}): Promise<PurgeResult> {
       return run('purge', async () => {
-        if (typeof before !== 'number' || !Number.isFinite(before)) {
-          throw new AnonError('invalid_input', `purge() needs a finite time, got ${String(before)}`, {
-            source: 'postgres',
-          });
-        }
+        checkPurgeBefore(before, SOURCE);
         if (purgeOptions?.dryRun === true) return countPurge(client, quoted, before);
         try {
-          return await inTransaction(client, (q) => purge(q, schema, quoted, before, timeZone));
+          return await inTransaction(client, (q) => purge(q, schema, quoted, before, settings.timeZone));
         } finally {
           // Whatever happened, cached partitions may be gone now: look them up again on the next write.
           partitions.forget();
@@ -233,9 +242,9 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
     conversions: (q: ReportQuery): Promise<ConversionsReport> =>
       read('conversions', (db) => reports.conversions(db, checkQuery(q))),
     funnel: (q: ReportQuery, steps: string[]): Promise<FunnelStepRow[]> =>
-      read('funnel', (db) => reports.funnel(db, checkQuery(q), steps)),
+      read('funnel', (db) => reports.funnel(db, checkQuery(q), checkFunnelSteps(steps, SOURCE))),
     journeys: (q: ReportQuery & { maxSteps?: number }): Promise<JourneyRow[]> =>
-      read('journeys', (db) => reports.journeys(db, checkQuery(q), q.maxSteps ?? 5)),
+      read('journeys', (db) => reports.journeys(db, checkQuery(q), checkMaxSteps(q.maxSteps, SOURCE))),
     referrers: (q: ReportQuery): Promise<ReferrerRow[]> =>
       read('referrers', (db) => reports.referrers(db, checkQuery(q))),
     campaigns: (q: ReportQuery): Promise<CampaignRow[]> =>

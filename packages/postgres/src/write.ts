@@ -1,17 +1,17 @@
-import {
-  AnonError,
-  type AnonEvent,
-  type Conversion,
-  type EventBatch,
-  type PageMetric,
-  type PageView,
-  type Session,
-  type Touch,
-  type WriteResult,
+import type {
+  AnonEvent,
+  Conversion,
+  EventBatch,
+  PageMetric,
+  PageView,
+  Session,
+  Touch,
+  WriteResult,
 } from '@anon/core';
+import { mergeSession, sessionChanged } from '@anon/core/adapter';
 import { type Queryable, rowsOf } from './client.js';
 import { SESSION_SELECT } from './rows.js';
-import { checkDay, Params, text, ts, type UnnestColumn, unnestFrom } from './sql.js';
+import { Params, text, ts, type UnnestColumn, unnestFrom } from './sql.js';
 
 const SOURCE_KEYS = [
   'referrer',
@@ -107,106 +107,6 @@ function selectList<T>(columns: UnnestColumn<T>[], overrides: Record<string, str
   return columns
     .map((c) => overrides[c.name] ?? (TIME_COLUMNS.has(c.name) ? ts(`u.${c.name}`) : `u.${c.name}`))
     .join(', ');
-}
-
-/** The session fields a later write can change; every other field keeps its first write. */
-const MERGED_FIELDS = [
-  'startedAt',
-  'lastSeenAt',
-  'endedAt',
-  'pageViews',
-  'exitPath',
-  'userId',
-  'isBot',
-  'convertedUserId',
-  'convertedAt',
-  'durationMs',
-] as const;
-
-/**
- * Two writes of one session merged as docs/semantics.md says: min start, max last seen / end / pages, exit
- * path of the later write (ties keep the stored one), first user id, bot if either says so, the conversion
- * pair (user, time) taken together from the first write that has one. The SQL upsert applies the same rule.
- */
-export function mergeSession(stored: Session, incoming: Session): Session {
-  const startedAt = Math.min(stored.startedAt, incoming.startedAt);
-  const lastSeenAt = Math.max(stored.lastSeenAt, incoming.lastSeenAt);
-  const incomingWins =
-    incoming.lastSeenAt > stored.lastSeenAt ||
-    (incoming.lastSeenAt === stored.lastSeenAt && incoming.pageViews > stored.pageViews);
-  const storedConverted = stored.convertedUserId !== null && stored.convertedUserId !== undefined;
-  return {
-    ...stored,
-    startedAt,
-    lastSeenAt,
-    endedAt:
-      stored.endedAt === null
-        ? incoming.endedAt
-        : incoming.endedAt === null
-          ? stored.endedAt
-          : Math.max(stored.endedAt, incoming.endedAt),
-    pageViews: Math.max(stored.pageViews, incoming.pageViews),
-    exitPath: incomingWins ? incoming.exitPath : stored.exitPath,
-    userId: stored.userId ?? incoming.userId,
-    isBot: stored.isBot || incoming.isBot,
-    convertedUserId: storedConverted ? stored.convertedUserId : incoming.convertedUserId,
-    convertedAt: storedConverted ? stored.convertedAt : incoming.convertedAt,
-    durationMs: lastSeenAt - startedAt,
-  };
-}
-
-function changed(before: Session, after: Session): boolean {
-  return MERGED_FIELDS.some((f) => before[f] !== after[f]);
-}
-
-const EVENT_BODY = {
-  pageview: 'view',
-  metric: 'metric',
-  session: 'session',
-  conversion: 'conversion',
-} as const;
-
-/**
- * Check a whole batch before any of it is applied (a bad batch changes nothing): a non-empty id, known event
- * types each with its body, real days. `identify` events are the engine's to resolve and are refused here.
- */
-export function checkBatch(batch: EventBatch): void {
-  if (batch === null || typeof batch !== 'object' || typeof batch.id !== 'string' || batch.id === '') {
-    throw new AnonError('invalid_input', 'a batch needs a non-empty string id', { source: 'postgres' });
-  }
-  if (!Array.isArray(batch.events)) {
-    throw new AnonError('invalid_input', `batch ${batch.id}: events must be an array`, {
-      source: 'postgres',
-    });
-  }
-  for (const event of batch.events as unknown[]) {
-    const type = (event as { type?: unknown } | null)?.type;
-    if (type === 'identify') {
-      throw new AnonError(
-        'invalid_input',
-        `batch ${batch.id}: identify events are resolved by the worker, not stored`,
-        {
-          source: 'postgres',
-        },
-      );
-    }
-    if (typeof type !== 'string' || !Object.hasOwn(EVENT_BODY, type)) {
-      throw new AnonError(
-        'invalid_input',
-        `batch ${batch.id}: unknown event type ${String(type).slice(0, 50)}`,
-        {
-          source: 'postgres',
-        },
-      );
-    }
-    const body = (event as Record<string, unknown>)[EVENT_BODY[type as keyof typeof EVENT_BODY]];
-    if (body === null || typeof body !== 'object') {
-      throw new AnonError('invalid_input', `batch ${batch.id}: a ${type} event needs its ${type} object`, {
-        source: 'postgres',
-      });
-    }
-    checkDay((body as { day?: unknown }).day, `${type}.day`);
-  }
 }
 
 interface Split {
@@ -326,10 +226,10 @@ async function writeViewsAndMetrics(q: Queryable, s: string, views: PageView[], 
 }
 
 /**
- * Session summaries: the stored rows are locked and read, the batch's writes folded onto them in order
- * (counting each write that changed something, as the memory store does), and the result upserted in one
- * statement whose ON CONFLICT applies the same merge, so a row another transaction inserted meanwhile still
- * converges. Rows are locked in id order, so concurrent batches never deadlock on each other.
+ * Session summaries: the stored rows are locked and read, the batch's writes folded onto them in order with
+ * core's `mergeSession` (counting each write that changed something), and the result upserted in one
+ * statement whose ON CONFLICT computes the same rule in SQL, so a row another transaction inserted meanwhile
+ * still converges. The store contract ties both to `mergeSession` on random summaries. Rows are locked in id order, so concurrent batches never deadlock on each other.
  */
 async function writeSessions(q: Queryable, s: string, incoming: Session[]): Promise<number> {
   const ids = [...new Set(incoming.map((x) => text(x.id) as string))].sort();
@@ -344,10 +244,8 @@ async function writeSessions(q: Queryable, s: string, incoming: Session[]): Prom
   for (const raw of incoming) {
     const next = { ...raw, id: text(raw.id) as string };
     const before = current.get(next.id);
-    const after = before
-      ? mergeSession(before, next)
-      : { ...next, durationMs: next.lastSeenAt - next.startedAt };
-    if (!before || changed(before, after)) {
+    const after = mergeSession(before ?? null, next);
+    if (!before || sessionChanged(before, after)) {
       written++;
       dirty.add(after.id);
       current.set(after.id, after);

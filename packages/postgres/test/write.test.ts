@@ -1,4 +1,5 @@
-import { type AnonEvent, isAnonError, recomputeAggregates } from '@anon/core';
+import { type AnonEvent, isAnonError } from '@anon/core';
+import { recomputeAggregates } from '@anon/core/adapter';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { postgresStore } from '../src/index.js';
 import { backends, type Fixture, freshStore } from './backends.js';

@@ -1,12 +1,7 @@
 import type { ReportQuery, Store } from '@anon/core';
+import { compareKeyLists } from '@anon/core/adapter';
 import { expect } from 'vitest';
-import {
-  compareSteps,
-  conversionQuery,
-  DEFAULT_FUNNEL,
-  type ReportExtras,
-  type ReportSet,
-} from './traffic-truth.js';
+import { conversionQuery, DEFAULT_FUNNEL, type ReportExtras, type ReportSet } from './traffic-truth.js';
 
 /** Every report of `store` for `q`, read the same way `TrafficTruth.reports` computes them. */
 export async function readReports(
@@ -55,7 +50,7 @@ function normalize(value: unknown, key: string | null): unknown {
     const items = value.map((v) => normalize(v, null));
     if (key === 'journeys') {
       (items as { steps: string[]; sessions: number }[]).sort(
-        (a, b) => b.sessions - a.sessions || compareSteps(a.steps, b.steps),
+        (a, b) => b.sessions - a.sessions || compareKeyLists(a.steps, b.steps),
       );
     }
     return items;

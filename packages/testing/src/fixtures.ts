@@ -8,8 +8,8 @@ import type {
   PageMetric,
   PageView,
   Session,
-  Touch,
 } from '@anon/core';
+import { touchOf } from '@anon/core/adapter';
 import { mulberry32, seededUuidv7 } from './random.js';
 
 /** A realistic fixed epoch: noon UTC on 15 January 2026. */
@@ -166,21 +166,6 @@ export function fixtureMetric(view: PageView, metric: MetricName, value: number)
     at: view.at,
     path: view.path,
     isBot: view.isBot,
-  };
-}
-
-function touchOf(session: Session): Touch {
-  return {
-    sessionId: session.id,
-    landingPath: session.landingPath,
-    startedAt: session.startedAt,
-    referrer: session.referrer,
-    referrerHost: session.referrerHost,
-    utmSource: session.utmSource,
-    utmMedium: session.utmMedium,
-    utmCampaign: session.utmCampaign,
-    utmTerm: session.utmTerm,
-    utmContent: session.utmContent,
   };
 }
 

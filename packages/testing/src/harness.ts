@@ -1,4 +1,4 @@
-import type { DailyAggregate, HotStore, Queue, Session, Store } from '@anon/core';
+import type { DailyAggregate, HotStore, Queue, Session, Store, StoreWriter } from '@anon/core';
 
 /** Raw reads of the database that bypass the store's own code, so the suite checks what was really stored. */
 export interface StoreProbe {
@@ -14,11 +14,16 @@ export interface StoreProbe {
   conversionIds(): Promise<string[]>;
 }
 
-/** A fresh, empty store with its probe; `cleanup` drops whatever the test wrote. */
-export interface StoreHarness {
-  store: Store;
+/** A fresh, empty store (its write side at least) with its probe; `cleanup` drops whatever the test wrote. */
+export interface StoreWriterHarness {
+  store: StoreWriter;
   probe: StoreProbe;
   cleanup(): Promise<void>;
+}
+
+/** A fresh, empty store with its reports, and its probe. */
+export interface StoreHarness extends StoreWriterHarness {
+  store: Store;
 }
 
 /** Raw reads of a hot store's backend. */

@@ -2,13 +2,14 @@ import {
   type AnonEvent,
   type DailyAggregate,
   type EventBatch,
+  isAnonError,
   LIMITS,
   type PageMetric,
   type PageView,
   type ReportQuery,
-  recomputeAggregates,
   type Session,
 } from '@anon/core';
+import { DEFAULT_STORE_SETTINGS, MAX_FUNNEL_STEPS, recomputeAggregates } from '@anon/core/adapter';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectReportsEqual, readReports } from './expect-reports.js';
 import {
@@ -32,7 +33,7 @@ import {
   sessionEvent,
 } from './fixtures.js';
 import { generateTraffic, type Traffic, type TrafficOptions } from './generate-traffic.js';
-import type { StoreHarness, StoreProbe } from './harness.js';
+import type { StoreHarness, StoreProbe, StoreWriterHarness } from './harness.js';
 import { mergeSessionSummary } from './merge-session.js';
 import { mulberry32 } from './random.js';
 import { computeTruth, type ReportExtras } from './traffic-truth.js';
@@ -72,14 +73,44 @@ async function snapshot(probe: StoreProbe, sessionIds: string[]): Promise<Snapsh
 
 const EVERYTHING: ReportQuery = { from: '0001-01-01', to: '9999-12-31', limit: 100_000 };
 
+/**
+ * `count` distinct paths built from characters on both sides of the UTF-16 / code-point disagreement:
+ * ASCII, U+E000–U+FFFD and astral (surrogate-pair) characters. Seeded, so a failure replays.
+ */
+function unicodePaths(count: number): string[] {
+  const random = mulberry32(0xe000);
+  const unit = (): string => {
+    const kind = random.int(0, 2);
+    if (kind === 0) return String.fromCodePoint(random.int(0x61, 0x7a));
+    if (kind === 1) return String.fromCodePoint(random.int(0xe000, 0xfffd));
+    return String.fromCodePoint(random.int(0x10000, 0x10ffff));
+  };
+  const paths = new Set<string>();
+  while (paths.size < count) {
+    let path = '/';
+    for (let n = random.int(1, 4); n > 0; n--) path += unit();
+    paths.add(path);
+  }
+  return [...paths];
+}
+
 /** Writes each batch and fails loudly if the store refuses one. */
 async function writeAll(harness: StoreHarness, batches: EventBatch[]): Promise<void> {
   for (const batch of batches) await harness.store.write(batch);
 }
 
+/** Which parts of the contract a `describe` block runs. */
+interface ContractParts {
+  /** Writes checked through the probe: idempotency, merges, aggregates, visitorSessions, purge. */
+  writer: boolean;
+  /** Reports checked against brute-force truth (on data written through `write`). */
+  reports: boolean;
+}
+
 /**
- * Registers the store contract as a vitest `describe` block. `create` is called once per test and must return
- * an isolated, empty store with a probe that reads the database directly (not through the store).
+ * Registers the whole store contract as a vitest `describe` block: {@link storeWriterContract} and
+ * {@link reportsContract} in one. `create` is called once per test and must return an isolated, empty store
+ * with a probe that reads the database directly (not through the store).
  * @example
  * storeContract('postgres', async () => {
  *   const schema = await freshSchema();
@@ -91,14 +122,61 @@ export function storeContract(
   create: () => Promise<StoreHarness>,
   options: StoreContractOptions = {},
 ): void {
+  registerContract(`store contract: ${name}`, create, options, { writer: true, reports: true });
+}
+
+/**
+ * The write side of the store contract alone, for a store that has no reports yet: every check reads the raw
+ * database through the probe. Run it first while writing a store, then {@link reportsContract} (or
+ * {@link storeContract} for both).
+ * @example
+ * storeWriterContract('my-store', async () => ({ store: myStore(db), probe: myProbe(db), cleanup: () => db.drop() }));
+ */
+export function storeWriterContract(
+  name: string,
+  create: () => Promise<StoreWriterHarness>,
+  options: StoreContractOptions = {},
+): void {
+  // Safe: with `reports` off, no test calls a report method.
+  const writerOnly = create as () => Promise<StoreHarness>;
+  registerContract(`store writer contract: ${name}`, writerOnly, options, { writer: true, reports: false });
+}
+
+/**
+ * The reports half of the store contract: every report against brute-force truth, on data written through
+ * `write` (so the store needs both sides), and the write checks that end by reading a report.
+ */
+export function reportsContract(
+  name: string,
+  create: () => Promise<StoreHarness>,
+  options: StoreContractOptions = {},
+): void {
+  registerContract(`reports contract: ${name}`, create, options, { writer: false, reports: true });
+}
+
+function registerContract(
+  title: string,
+  create: () => Promise<StoreHarness>,
+  options: StoreContractOptions,
+  parts: ContractParts,
+): void {
   const timeout = options.timeoutMs ?? 60_000;
   let cachedTraffic: Traffic | null = null;
   const traffic = (): Traffic => {
     cachedTraffic ??= generateTraffic({ seed: 20260115, visitors: 30, days: 3, ...options.traffic });
     return cachedTraffic;
   };
+  const when =
+    (on: boolean) =>
+    (label: string, body: () => Promise<void>, ms: number): void => {
+      if (on) it(label, body, ms);
+    };
+  const writerIt = when(parts.writer);
+  const reportsIt = when(parts.reports);
+  // Writes checked through the probe and then, when reports run too, read back through a report.
+  const mixedIt = when(parts.writer || parts.reports);
 
-  describe(`store contract: ${name}`, () => {
+  describe(title, () => {
     let harness: StoreHarness | null = null;
     const h = (): StoreHarness => {
       if (harness === null) throw new Error('[anon] [testing] the store harness was not created');
@@ -106,6 +184,8 @@ export function storeContract(
     };
     beforeEach(async () => {
       harness = await create();
+      // As the tracker does at start: the settings are stated once, on the tracker.
+      await harness.store.init?.({ ...DEFAULT_STORE_SETTINGS });
     }, timeout);
     afterEach(async () => {
       const done = harness;
@@ -113,7 +193,7 @@ export function storeContract(
       await done?.cleanup();
     }, timeout);
 
-    it(
+    writerIt(
       'stores page views, metrics, sessions and conversions where the probe can read them',
       async () => {
         const { store, probe } = h();
@@ -161,7 +241,24 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    writerIt(
+      'init takes the tracker settings again, and refuses ones it cannot honour with invalid_config',
+      async () => {
+        const { store } = h();
+        if (store.init === undefined) return;
+        await store.init({ timeZone: 'Europe/Paris', retentionDays: 30 });
+        for (const bad of [
+          { timeZone: 'Mars/Olympus', retentionDays: 30 },
+          { timeZone: 'UTC', retentionDays: 0 },
+        ]) {
+          const err = await (async () => store.init?.(bad))().catch((e: unknown) => e);
+          expect(isAnonError(err, 'invalid_config'), JSON.stringify(bad)).toBe(true);
+        }
+      },
+      timeout,
+    );
+
+    writerIt(
       'a batch id already applied changes nothing',
       async () => {
         const { store, probe } = h();
@@ -186,7 +283,7 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    writerIt(
       'the same events in a new batch change nothing (idempotent by event id)',
       async () => {
         const { store, probe } = h();
@@ -210,7 +307,7 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    writerIt(
       'replaying batches, in any order and under new ids, leaves every row and aggregate unchanged',
       async () => {
         const { store, probe } = h();
@@ -234,7 +331,7 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    writerIt(
       'out-of-order and repeated session summaries converge to the monotonic merge',
       async () => {
         const { store, probe } = h();
@@ -277,7 +374,7 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    writerIt(
       'a session keeps its first-written fields, its first user id and, on ties, its stored exit path',
       async () => {
         const { store, probe } = h();
@@ -305,7 +402,77 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    writerIt(
+      'the conversion pair (convertedUserId, convertedAt) moves together',
+      async () => {
+        const { store, probe } = h();
+        // A stored time with no user is no conversion: the incoming pair replaces both fields.
+        const timeOnly = fixtureSession({ convertedAt: FIXTURE_NOW - 5 });
+        const converted = { ...timeOnly, convertedUserId: 'user-p', convertedAt: FIXTURE_NOW + 5 };
+        // A stored conversion keeps its own time against another conversion's pair.
+        const first = fixtureSession({ convertedUserId: 'user-1', convertedAt: FIXTURE_NOW + 1 });
+        const second = { ...first, convertedUserId: 'user-2', convertedAt: FIXTURE_NOW + 2 };
+        for (const [stored, incoming] of [
+          [timeOnly, converted],
+          [first, second],
+        ] as const) {
+          await store.write(batchOf([sessionEvent(stored)]));
+          await store.write(batchOf([sessionEvent(incoming)]));
+          const expected = mergeSessionSummary(stored, incoming);
+          expect(await probe.session(stored.id)).toEqual(expected);
+          expect([expected.convertedUserId, expected.convertedAt]).toEqual(
+            incoming === converted ? ['user-p', FIXTURE_NOW + 5] : ['user-1', FIXTURE_NOW + 1],
+          );
+        }
+      },
+      timeout,
+    );
+
+    writerIt(
+      "stored sessions equal core's mergeSession folded over random summaries in random order",
+      async () => {
+        const { store, probe } = h();
+        const random = mulberry32(0x5e55);
+        const maybe = <T>(value: T): T | null => (random.chance(0.5) ? value : null);
+        const folded = new Map<string, Session>();
+        const events: AnonEvent[] = [];
+        for (let n = 0; n < 12; n++) {
+          const base = fixtureSession({ startedAt: FIXTURE_NOW });
+          for (let k = random.int(1, 4); k > 0; k--) {
+            const startedAt = FIXTURE_NOW + random.int(0, 3) * 60_000;
+            const lastSeenAt = startedAt + random.int(0, 5) * 60_000;
+            const convertedUserId = maybe(random.pick(['user-x', 'user-y']));
+            const summary: Session = {
+              ...base,
+              startedAt,
+              lastSeenAt,
+              durationMs: lastSeenAt - startedAt,
+              endedAt: maybe(lastSeenAt),
+              pageViews: random.int(1, 6),
+              landingPath: random.pick(['/', '/a', '/b']),
+              exitPath: random.pick(['/', '/x', '/y', '/z']),
+              referrerHost: maybe(random.pick(['t.co', 'example.org'])),
+              userId: maybe(random.pick(['user-1', 'user-2'])),
+              isBot: random.chance(0.2),
+              convertedUserId,
+              convertedAt: convertedUserId === null ? maybe(FIXTURE_NOW + 1) : FIXTURE_NOW + random.int(2, 9),
+            };
+            folded.set(base.id, mergeSessionSummary(folded.get(base.id) ?? null, summary));
+            events.push({ ...sessionEvent(summary), id: fixtureId() });
+          }
+        }
+        // Some summaries alone, some with others of the same session in one batch (merged in event order).
+        for (let i = 0; i < events.length; ) {
+          const size = random.int(1, 3);
+          await store.write(batchOf(events.slice(i, i + size)));
+          i += size;
+        }
+        for (const [id, expected] of folded) expect(await probe.session(id)).toEqual(expected);
+      },
+      timeout,
+    );
+
+    mixedIt(
       'bot views count only in botViews, and bot metrics in nothing',
       async () => {
         const { store, probe } = h();
@@ -338,6 +505,7 @@ export function storeContract(
           botViews: 1,
           uniqueVisitors: 0,
         });
+        if (!parts.reports) return;
         const q = { from: FIXTURE_DAY, to: FIXTURE_DAY };
         expect((await store.topPages(q)).map((r) => [r.path, r.views])).toEqual([['/shared', 1]]);
         expect((await store.topPages({ ...q, includeBots: true })).map((r) => [r.path, r.views])).toEqual([
@@ -356,7 +524,7 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    writerIt(
       'unique visitors are exact per (day, path), across batches',
       async () => {
         const { store, probe } = h();
@@ -390,7 +558,7 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    mixedIt(
       'metrics: the first write wins, and each kind adds to its own sums',
       async () => {
         const { store, probe } = h();
@@ -420,13 +588,14 @@ export function storeContract(
             interactions: 7,
           }),
         ]);
+        if (!parts.reports) return;
         const [row] = await store.topPages({ from: FIXTURE_DAY, to: FIXTURE_DAY });
         expect(row).toMatchObject({ path: '/read', avgTimeOnPageMs: 1_000, avgScrollDepth: 55 });
       },
       timeout,
     );
 
-    it(
+    mixedIt(
       'a conversion is inserted once and marks the sessions it links',
       async () => {
         const { store, probe } = h();
@@ -454,6 +623,7 @@ export function storeContract(
           convertedUserId: 'someone-else',
           convertedAt: FIXTURE_NOW - 1,
         });
+        if (!parts.reports) return;
         const report = await store.conversions({ from: FIXTURE_DAY, to: FIXTURE_DAY });
         expect(report.conversions).toEqual([conversion]);
         expect(report).toMatchObject({
@@ -467,7 +637,7 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    writerIt(
       'visitorSessions returns the sessions of those visitors started in [since, until], oldest first',
       async () => {
         const { store } = h();
@@ -494,7 +664,7 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    writerIt(
       'purge removes old anonymous sessions with their page views and metrics, and nothing else',
       async () => {
         const { store, probe } = h();
@@ -559,11 +729,13 @@ export function storeContract(
         expect((await probe.conversionIds()).sort()).toEqual([conversion.id, lateLink.id].sort());
         expect(await probe.aggregates()).toEqual(aggregatesBefore);
         expect(await store.purge(before)).toEqual({ sessions: 0, pageViews: 0, metrics: 0 });
+        const err = await store.purge(Number.NaN).catch((e: unknown) => e);
+        expect(isAnonError(err, 'invalid_input')).toBe(true);
       },
       timeout,
     );
 
-    it(
+    reportsIt(
       'every report equals the brute-force truth of generated traffic',
       async () => {
         const { store, probe } = h();
@@ -596,7 +768,7 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    reportsIt(
       'path filters: exact, `*` patterns, and every other character literal',
       async () => {
         const { store } = h();
@@ -645,7 +817,7 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    reportsIt(
       'date ranges are inclusive days',
       async () => {
         const { store } = h();
@@ -668,7 +840,40 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    reportsIt(
+      'a report query that is not well formed is refused with invalid_input (no empty or shifted range)',
+      async () => {
+        const { store } = h();
+        const day = FIXTURE_DAY;
+        const bad: unknown[] = [
+          null,
+          { from: '2026-02-30', to: day },
+          { from: day, to: '2026-13-01' },
+          { from: '0000-01-01', to: day },
+          { from: '2026-1-5', to: day },
+          { from: day, to: day, limit: -1 },
+          { from: day, to: day, limit: 1.5 },
+          { from: day, to: day, path: { $ne: null } },
+          { from: day, to: day, includeBots: 'yes' },
+        ];
+        for (const q of bad) {
+          const err = await store.topPages(q as ReportQuery).catch((e: unknown) => e);
+          expect(isAnonError(err, 'invalid_input'), JSON.stringify(q)).toBe(true);
+        }
+        const q = { from: day, to: day };
+        for (const steps of [null, [1], Array.from({ length: MAX_FUNNEL_STEPS + 1 }, () => '/')]) {
+          const err = await store.funnel(q, steps as string[]).catch((e: unknown) => e);
+          expect(isAnonError(err, 'invalid_input'), JSON.stringify(steps)).toBe(true);
+        }
+        for (const maxSteps of [0, 1.5]) {
+          const err = await store.journeys({ ...q, maxSteps }).catch((e: unknown) => e);
+          expect(isAnonError(err, 'invalid_input'), String(maxSteps)).toBe(true);
+        }
+      },
+      timeout,
+    );
+
+    reportsIt(
       'hostile strings are stored and read back verbatim',
       async () => {
         const { store, probe } = h();
@@ -749,7 +954,7 @@ export function storeContract(
       timeout,
     );
 
-    it(
+    mixedIt(
       'aggregates equal recomputeAggregates of the stored page views and metrics',
       async () => {
         const { store, probe } = h();
@@ -766,7 +971,30 @@ export function storeContract(
         expect(views).toHaveLength(t.views.length);
         const recomputed = recomputeAggregates(views, metrics);
         expect(await probe.aggregates()).toEqual(recomputed);
+        if (parts.reports) expect(await store.aggregates(EVERYTHING)).toEqual(recomputed);
+      },
+      timeout,
+    );
+
+    mixedIt(
+      'rows and report ties are in code-point order, astral characters and U+E000–U+FFFF mixed',
+      async () => {
+        const { store, probe } = h();
+        // UTF-16 order puts U+E000–U+FFFF after every astral character; code-point order (SQL's "C"
+        // collation on UTF-8, MongoDB's binary order) puts it before. Each path gets one view, so every
+        // report row ties on its count and the order is decided by the key alone.
+        const views = unicodePaths(40).map((path) => fixtureView({ path, visitorKey: fixtureVisitorKey() }));
+        await store.write(batchOf(views.map(pageViewEvent)));
+        const recomputed = recomputeAggregates(views, []);
+        expect(await probe.aggregates()).toEqual(recomputed);
+        if (!parts.reports) return;
         expect(await store.aggregates(EVERYTHING)).toEqual(recomputed);
+        const truth = computeTruth({ views, metrics: [], sessions: [], conversions: [] });
+        const q = { from: FIXTURE_DAY, to: FIXTURE_DAY, limit: 1_000 };
+        expect(await store.topPages(q)).toEqual(truth.topPages(q));
+        expect(await store.bots({ ...q, includeBots: true })).toEqual(
+          truth.bots({ ...q, includeBots: true }),
+        );
       },
       timeout,
     );

@@ -16,10 +16,13 @@ import type {
   SessionsReport,
   TopPageRow,
 } from '@anon/core';
+import { compareKeyLists, compareKeys } from '@anon/core/adapter';
 
 // Ground truth for every report, by brute force over the stored rows. Deliberately plain loops with no
 // shared code with any store (not even core's `matchPath` or `recomputeAggregates`), so a bug in one
-// cannot hide the same bug in the other.
+// cannot hide the same bug in the other. The one exception is the tie order: code-point order is a single
+// rule every store and this truth must share (two comparers that differ on U+E000–U+FFFF against astral
+// characters were a real bug), and core's property tests tie it to a brute-force reference.
 
 /** What a store holds after a workload: every page view, metric, session and conversion, deduplicated. */
 export interface TruthData {
@@ -70,22 +73,6 @@ export interface TrafficTruth {
 
 /** The funnel the generated traffic walks: home, pricing, sign-up. */
 export const DEFAULT_FUNNEL = ['/', '/pricing', '/signup'];
-
-/** Code-point order, null first: the tie order of every report. */
-export function compareKeys(a: string | null, b: string | null): number {
-  if (a === b) return 0;
-  if (a === null) return -1;
-  if (b === null) return 1;
-  const ca = Array.from(a);
-  const cb = Array.from(b);
-  const n = Math.min(ca.length, cb.length);
-  for (let i = 0; i < n; i++) {
-    const x = (ca[i] as string).codePointAt(0) as number;
-    const y = (cb[i] as string).codePointAt(0) as number;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return ca.length - cb.length;
-}
 
 /** `*` is any run of characters (`/` included); anything else, `%`, `_`, `.`, `$` included, is literal. */
 export function pathMatchesPattern(pattern: string, path: string): boolean {
@@ -308,7 +295,7 @@ export function computeTruth(data: TruthData): TrafficTruth {
       groups.set(key, row);
     }
     return [...groups.values()]
-      .sort((a, b) => b.sessions - a.sessions || compareSteps(a.steps, b.steps))
+      .sort((a, b) => b.sessions - a.sessions || compareKeyLists(a.steps, b.steps))
       .slice(0, limitOf(q));
   };
 
@@ -486,14 +473,4 @@ export function computeTruth(data: TruthData): TrafficTruth {
 /** The query the conversions report gets in a report set: days and limit only (no path, no bots). */
 export function conversionQuery(q: ReportQuery): ReportQuery {
   return q.limit === undefined ? { from: q.from, to: q.to } : { from: q.from, to: q.to, limit: q.limit };
-}
-
-/** Journeys tie order: step by step in code-point order, a prefix first. */
-export function compareSteps(a: string[], b: string[]): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const c = compareKeys(a[i] as string, b[i] as string);
-    if (c !== 0) return c;
-  }
-  return a.length - b.length;
 }

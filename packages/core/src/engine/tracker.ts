@@ -152,7 +152,20 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
 
   let consumer: Consumer | null = null;
   if (options.store !== undefined && options.worker !== false) {
-    const handler = createWorkerHandler(options.store, {
+    const store = options.store;
+    // The store takes the rules it shares with the tracker from here, once: nobody states them twice.
+    let ready: Promise<void> | null = null;
+    const init = (): Promise<void> => {
+      ready ??= Promise.resolve(
+        store.init?.({ timeZone: config.timeZone, retentionDays: config.retentionDays }),
+      ).catch((error: unknown) => {
+        ready = null;
+        throw error;
+      });
+      return ready;
+    };
+    init().catch((error: unknown) => failures.report('store_failed', 'store.init() failed', error));
+    const handler = createWorkerHandler(store, {
       onWritten: (n) => {
         counts.written += n;
       },
@@ -162,6 +175,7 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     });
     consumer = queue.consume(async (batch) => {
       try {
+        await init();
         await handler(batch);
       } catch (error) {
         failures.report('store_failed', 'writing a batch failed; the queue will retry it', error);

@@ -1,6 +1,17 @@
-import { AnonError } from '../errors.js';
+import {
+  type CheckedQuery,
+  checkFunnelSteps,
+  checkMaxSteps,
+  checkQuery as checkReportQuery,
+} from '../adapter/check-query.js';
+import {
+  compareCampaignRows,
+  compareCounted,
+  compareJourneyRows,
+  funnelStepsReached,
+} from '../adapter/report-order.js';
 import { matchPath } from '../match-path.js';
-import type { Store } from '../ports.js';
+import type { Reports } from '../ports.js';
 import type {
   BotsReport,
   CampaignRow,
@@ -16,35 +27,12 @@ import type {
   SessionsReport,
   TopPageRow,
 } from '../types.js';
-import { compareCodePoints, compareKeyLists, compareKeys } from './code-point-order.js';
+import { compareCodePoints } from './code-point-order.js';
 import { copyAggregate, copyConversion, type StoreState } from './store-state.js';
 
-type Reports = Pick<
-  Store,
-  | 'topPages'
-  | 'sessions'
-  | 'conversions'
-  | 'funnel'
-  | 'journeys'
-  | 'referrers'
-  | 'campaigns'
-  | 'devices'
-  | 'bots'
-  | 'aggregates'
->;
+type Query = CheckedQuery;
 
-/** A report query with its defaults applied and its values checked. */
-interface Query {
-  from: string;
-  to: string;
-  path: string | undefined;
-  includeBots: boolean;
-  limit: number;
-  /** Whether the caller gave `limit` (only `aggregates` cares). */
-  limited: boolean;
-}
-
-const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+const SOURCE = 'memory';
 const SIGNUP_STEP = '(signup)';
 
 /** The Reports table of docs/semantics.md, computed from the memory store's maps at each call. */
@@ -59,7 +47,7 @@ export function createReports(state: StoreState): Reports {
         if (s === undefined) continue;
         if (bots === 'exclude' && s.isBot) continue;
         if (bots === 'only' && !s.isBot) continue;
-        if (q.path !== undefined && !matchPath(q.path, s.landingPath)) continue;
+        if (q.path !== null && !matchPath(q.path, s.landingPath)) continue;
         found.push(s);
       }
     }
@@ -73,7 +61,7 @@ export function createReports(state: StoreState): Reports {
     for (const [day, rows] of state.aggregates) {
       if (day < q.from || day > q.to) continue;
       for (const row of rows.values()) {
-        if (q.path === undefined || matchPath(q.path, row.path)) found.push(row);
+        if (q.path === null || matchPath(q.path, row.path)) found.push(row);
       }
     }
     return found;
@@ -169,7 +157,7 @@ export function createReports(state: StoreState): Reports {
           (c) =>
             c.day >= q.from &&
             c.day <= q.to &&
-            (q.path === undefined || (c.firstTouch !== null && matchPath(q.path, c.firstTouch.landingPath))),
+            (q.path === null || (c.firstTouch !== null && matchPath(q.path, c.firstTouch.landingPath))),
         )
         .sort((a, b) => a.at - b.at || compareCodePoints(a.id, b.id));
       const converted = new Set<string>();
@@ -197,18 +185,13 @@ export function createReports(state: StoreState): Reports {
 
     async funnel(query, steps): Promise<FunnelStepRow[]> {
       const q = checkQuery(query);
-      if (!Array.isArray(steps) || steps.some((step) => typeof step !== 'string')) {
-        throw new AnonError('invalid_input', 'funnel steps must be an array of path patterns', {
-          source: 'memory',
-        });
-      }
+      checkFunnelSteps(steps, SOURCE);
       const reached = steps.map(() => 0);
       for (const s of sessionsIn(q, botsFor(q))) {
-        let k = 0;
-        for (const view of viewsOf(s.id)) {
-          if (k === steps.length) break;
-          if (matchPath(steps[k]!, view.path)) k++;
-        }
+        const k = funnelStepsReached(
+          steps,
+          viewsOf(s.id).map((view) => view.path),
+        );
         for (let i = 0; i < k; i++) reached[i]!++;
       }
       return steps.map((step, i) => ({ step, sessions: reached[i]! }));
@@ -216,10 +199,7 @@ export function createReports(state: StoreState): Reports {
 
     async journeys(query): Promise<JourneyRow[]> {
       const q = checkQuery(query);
-      const maxSteps = query.maxSteps ?? 5;
-      if (!(Number.isInteger(maxSteps) && maxSteps >= 1)) {
-        throw new AnonError('invalid_input', 'maxSteps must be an integer ≥ 1', { source: 'memory' });
-      }
+      const maxSteps = checkMaxSteps(query.maxSteps, SOURCE);
       const groups = new Map<string, JourneyRow>();
       for (const s of sessionsIn(q, botsFor(q))) {
         const views = viewsOf(s.id);
@@ -235,9 +215,7 @@ export function createReports(state: StoreState): Reports {
         if (row === undefined) groups.set(key, { steps, sessions: 1 });
         else row.sessions++;
       }
-      return [...groups.values()]
-        .sort((a, b) => b.sessions - a.sessions || compareKeyLists(a.steps, b.steps))
-        .slice(0, q.limit);
+      return [...groups.values()].sort(compareJourneyRows).slice(0, q.limit);
     },
 
     async referrers(query): Promise<ReferrerRow[]> {
@@ -268,16 +246,7 @@ export function createReports(state: StoreState): Reports {
           row.sessions++;
         }
       }
-      return [...groups.values()]
-        .sort(
-          (a, b) =>
-            b.sessions - a.sessions ||
-            compareKeyLists(
-              [a.utmSource, a.utmMedium, a.utmCampaign],
-              [b.utmSource, b.utmMedium, b.utmCampaign],
-            ),
-        )
-        .slice(0, q.limit);
+      return [...groups.values()].sort(compareCampaignRows).slice(0, q.limit);
     },
 
     async devices(query): Promise<DevicesReport> {
@@ -333,34 +302,9 @@ function ranked<T, K extends string | null>(
     const key = keyOf(item);
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  return [...counts].sort((a, b) => b[1] - a[1] || compareKeys(a[0], b[0])).slice(0, limit);
+  return [...counts].sort(compareCounted).slice(0, limit);
 }
 
 function checkQuery(q: ReportQuery): Query {
-  if (q === null || typeof q !== 'object') {
-    throw new AnonError('invalid_input', 'a report query must be an object', { source: 'memory' });
-  }
-  if (
-    typeof q.from !== 'string' ||
-    !DAY_PATTERN.test(q.from) ||
-    typeof q.to !== 'string' ||
-    !DAY_PATTERN.test(q.to)
-  ) {
-    throw new AnonError('invalid_input', 'from and to must be days (YYYY-MM-DD)', { source: 'memory' });
-  }
-  if (q.path !== undefined && typeof q.path !== 'string') {
-    throw new AnonError('invalid_input', 'path must be a string', { source: 'memory' });
-  }
-  const limit = q.limit ?? 100;
-  if (!(Number.isInteger(limit) && limit >= 0)) {
-    throw new AnonError('invalid_input', 'limit must be an integer ≥ 0', { source: 'memory' });
-  }
-  return {
-    from: q.from,
-    to: q.to,
-    path: q.path,
-    includeBots: q.includeBots === true,
-    limit,
-    limited: q.limit !== undefined,
-  };
+  return checkReportQuery(q, SOURCE);
 }

@@ -1,6 +1,10 @@
+import { checkBatch } from '../adapter/check-batch.js';
+import { checkPurgeBefore, checkVisitorSessions } from '../adapter/check-query.js';
+import { mergeSession, sessionChanged } from '../adapter/session-merge.js';
+import { checkStoreSettings, DEFAULT_STORE_SETTINGS, purgeCutoffDay } from '../adapter/store-settings.js';
 import { applyMetric, applyView, emptyAggregate } from '../aggregate.js';
 import { AnonError } from '../errors.js';
-import type { Store, WriteResult } from '../ports.js';
+import type { Store, StoreSettings, WriteResult } from '../ports.js';
 import type {
   AnonEvent,
   Conversion,
@@ -45,6 +49,8 @@ export interface MemoryStoreContents {
 
 /** The in-memory store, with a raw dump for tests. */
 export interface MemoryStore extends Store {
+  /** Take the tracker's `timeZone` (for the purge's cut-off day). */
+  init(settings: StoreSettings): void;
   /** Copies of everything held, for probes and exports. */
   dump(): MemoryStoreContents;
 }
@@ -62,11 +68,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     throw new AnonError('invalid_config', 'ledgerSize must be an integer ≥ 1', { source: 'memory' });
   }
   const state = createStoreState();
+  let settings = DEFAULT_STORE_SETTINGS;
 
   return {
+    init(given) {
+      settings = checkStoreSettings(given, SOURCE);
+    },
+
     async write(batch: EventBatch): Promise<WriteResult> {
       // Every event is checked before any is applied: a bad batch changes nothing.
-      checkBatch(batch);
+      checkBatch(batch, SOURCE);
       if (state.batches.has(batch.id)) return { applied: false, written: 0 };
       let written = 0;
       for (const event of batch.events) if (applyEvent(state, event)) written++;
@@ -82,7 +93,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     async visitorSessions(visitorKeys, since, until) {
       const found: Session[] = [];
-      for (const key of new Set(visitorKeys)) {
+      for (const key of checkVisitorSessions(visitorKeys, since, until, SOURCE)) {
         for (const id of state.sessionsByVisitor.get(key) ?? []) {
           const s = state.sessions.get(id);
           if (s !== undefined && s.startedAt >= since && s.startedAt <= until) found.push(copySession(s));
@@ -92,12 +103,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
 
     async purge(before, purgeOptions) {
-      if (!Number.isFinite(before)) {
-        throw new AnonError('invalid_input', 'before must be a finite number of milliseconds', {
-          source: 'memory',
-        });
-      }
-      return purge(state, before, purgeOptions?.dryRun === true);
+      return purge(state, checkPurgeBefore(before, SOURCE), settings.timeZone, purgeOptions?.dryRun === true);
     },
 
     ...createReports(state),
@@ -118,43 +124,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   };
 }
 
-const EVENT_TYPES = new Set(['pageview', 'metric', 'session', 'conversion']);
-
-function checkBatch(batch: EventBatch): void {
-  if (batch === null || typeof batch !== 'object' || typeof batch.id !== 'string' || batch.id === '') {
-    throw new AnonError('invalid_input', 'a batch needs a non-empty string id', { source: 'memory' });
-  }
-  if (!Array.isArray(batch.events)) {
-    throw new AnonError('invalid_input', `batch ${batch.id}: events must be an array`, { source: 'memory' });
-  }
-  for (const event of batch.events as unknown[]) {
-    const type = (event as { type?: unknown } | null)?.type;
-    if (type === 'identify') {
-      throw new AnonError(
-        'invalid_input',
-        `batch ${batch.id}: identify events are resolved by the worker, not stored`,
-        {
-          source: 'memory',
-        },
-      );
-    }
-    if (typeof type !== 'string' || !EVENT_TYPES.has(type)) {
-      throw new AnonError(
-        'invalid_input',
-        `batch ${batch.id}: unknown event type ${String(type).slice(0, 50)}`,
-        {
-          source: 'memory',
-        },
-      );
-    }
-    const body = (event as Record<string, unknown>)[type === 'pageview' ? 'view' : type];
-    if (body === null || typeof body !== 'object') {
-      throw new AnonError('invalid_input', `batch ${batch.id}: a ${type} event needs its ${type} object`, {
-        source: 'memory',
-      });
-    }
-  }
-}
+const SOURCE = 'memory';
 
 /** Applies one event; true when it changed something. */
 function applyEvent(state: StoreState, event: AnonEvent): boolean {
@@ -164,7 +134,7 @@ function applyEvent(state: StoreState, event: AnonEvent): boolean {
     case 'metric':
       return insertMetric(state, event.metric);
     case 'session':
-      return mergeSession(state, event.session);
+      return upsertSession(state, event.session);
     case 'conversion':
       return insertConversion(state, event.conversion);
     default:
@@ -218,74 +188,21 @@ function insertMetric(state: StoreState, incoming: PageMetric): boolean {
   return true;
 }
 
-/** The monotonic merge of docs/semantics.md: repeated or out-of-order summaries converge. */
-function mergeSession(state: StoreState, incoming: Session): boolean {
+/** Upserts a session summary by core's `mergeSession`; true when it is new or changed a stored field. */
+function upsertSession(state: StoreState, incoming: Session): boolean {
   const stored = state.sessions.get(incoming.id);
   if (stored === undefined) {
-    const session = copySession(incoming);
-    session.durationMs = session.lastSeenAt - session.startedAt;
+    const session = mergeSession(null, copySession(incoming));
     state.sessions.set(session.id, session);
     addToIndex(state.sessionsByDay, session.day, session.id);
     addToIndex(state.sessionsByVisitor, session.visitorKey, session.id);
     return true;
   }
-  const incomingIsLater =
-    incoming.lastSeenAt > stored.lastSeenAt ||
-    (incoming.lastSeenAt === stored.lastSeenAt && incoming.pageViews > stored.pageViews);
-  const merged: Pick<Session, MergedField> = {
-    startedAt: Math.min(stored.startedAt, incoming.startedAt),
-    lastSeenAt: Math.max(stored.lastSeenAt, incoming.lastSeenAt),
-    endedAt: maxOfSet(stored.endedAt, incoming.endedAt),
-    pageViews: Math.max(stored.pageViews, incoming.pageViews),
-    exitPath: incomingIsLater ? incoming.exitPath : stored.exitPath,
-    userId: stored.userId ?? incoming.userId,
-    isBot: stored.isBot || incoming.isBot,
-    // The conversion pair moves together: a user id never sits with another conversion's time.
-    convertedUserId: stored.convertedUserId ?? incoming.convertedUserId,
-    convertedAt: stored.convertedUserId !== null ? stored.convertedAt : incoming.convertedAt,
-    durationMs: 0,
-  };
-  merged.durationMs = merged.lastSeenAt - merged.startedAt;
-  let changed = false;
-  for (const field of MERGED_FIELDS) {
-    if (stored[field] !== merged[field]) {
-      changed = true;
-      (stored as Record<MergedField, unknown>)[field] = merged[field];
-    }
-  }
-  return changed;
-}
-
-type MergedField =
-  | 'startedAt'
-  | 'lastSeenAt'
-  | 'endedAt'
-  | 'pageViews'
-  | 'exitPath'
-  | 'userId'
-  | 'isBot'
-  | 'convertedUserId'
-  | 'convertedAt'
-  | 'durationMs';
-
-/** The fields a later summary can change; every other field keeps its first write. */
-const MERGED_FIELDS: readonly MergedField[] = [
-  'startedAt',
-  'lastSeenAt',
-  'endedAt',
-  'pageViews',
-  'exitPath',
-  'userId',
-  'isBot',
-  'convertedUserId',
-  'convertedAt',
-  'durationMs',
-];
-
-function maxOfSet(a: number | null, b: number | null): number | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return Math.max(a, b);
+  const merged = mergeSession(stored, incoming);
+  if (!sessionChanged(stored, merged)) return false;
+  // In place: the indexes hold this object, and the fields they key on never change after the first write.
+  Object.assign(stored, merged);
+  return true;
 }
 
 function insertConversion(state: StoreState, incoming: Conversion): boolean {
@@ -303,7 +220,7 @@ function insertConversion(state: StoreState, incoming: Conversion): boolean {
   return true;
 }
 
-function purge(state: StoreState, before: number, dryRun: boolean): PurgeResult {
+function purge(state: StoreState, before: number, timeZone: string, dryRun: boolean): PurgeResult {
   const sessions: Session[] = [];
   for (const session of state.sessions.values()) {
     const kept =
@@ -343,14 +260,7 @@ function purge(state: StoreState, before: number, dryRun: boolean): PurgeResult 
   for (const id of viewIds) state.pageViews.delete(id);
   for (const key of metricKeys) state.metrics.delete(key);
   // Unique-visitor sets are only needed while a day can still receive views.
-  const cutoffDay = utcDay(before);
+  const cutoffDay = purgeCutoffDay(before, timeZone);
   for (const day of state.uniques.keys()) if (day < cutoffDay) state.uniques.delete(day);
   return result;
-}
-
-/** `YYYY-MM-DD` of `at` in UTC, clamped to years 0000–9999 so the string keeps its four-digit shape. */
-function utcDay(at: number): string {
-  return new Date(Math.min(253_402_300_799_999, Math.max(-62_167_219_200_000, at)))
-    .toISOString()
-    .slice(0, 10);
 }

@@ -1,12 +1,11 @@
+import type { AnonEvent, PageView } from '@anon/core';
 import {
   type AggregateAccumulator,
-  type AnonEvent,
   accumulateView,
   emptyAccumulator,
   mergeAggregates,
-  type PageView,
   recomputeAggregates,
-} from '@anon/core';
+} from '@anon/core/adapter';
 import { memoryStore } from '@anon/core/memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -200,4 +199,37 @@ describe('aggregates (property)', () => {
       { numRuns: 150 },
     );
   });
+
+  it('recomputation and the memory store agree on the order of arbitrary Unicode paths', async () => {
+    // Astral characters (surrogate pairs) and U+E000–U+FFFF are where UTF-16 order and code-point order part.
+    const unit = fc.oneof(
+      fc.constantFrom('/', 'a', 'z', '~'),
+      fc.integer({ min: 0xe000, max: 0xfffd }).map((c) => String.fromCodePoint(c)),
+      fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c)),
+    );
+    const pathArb = fc.string({ unit, minLength: 1, maxLength: 4 }).map((p) => `/${p}`);
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(pathArb, { minLength: 2, maxLength: 12 }), async (paths) => {
+        const views = paths.map((path, i) => pageView({ id: `v${i}`, path, visitorKey: `k${i}` }));
+        const store = memoryStore();
+        await store.write({
+          id: 'b',
+          events: views.map((view) => ({ type: 'pageview', id: view.id, view })),
+        });
+        const recomputed = recomputeAggregates(views, []);
+        expect(recomputed.map((r) => r.path)).toEqual([...paths].sort(byCodePoint));
+        expect(await store.aggregates(ALL)).toEqual(recomputed);
+        expect(store.dump().aggregates).toEqual(recomputed);
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
+
+/** Code-point order written the slow, obvious way: the reference the shared comparer must agree with. */
+function byCodePoint(a: string, b: string): number {
+  const x = Array.from(a, (c) => c.codePointAt(0)!);
+  const y = Array.from(b, (c) => c.codePointAt(0)!);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+}

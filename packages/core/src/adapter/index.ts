@@ -1,0 +1,52 @@
+// What an adapter author needs from core: the domain rules every store applies the same way. A store keeps
+// only storage; these decide what is stored and in which order (docs/architecture.md names each rule's home).
+export {
+  type AggregateAccumulator,
+  accumulateView,
+  applyMetric,
+  applyView,
+  emptyAccumulator,
+  emptyAggregate,
+  mergeAggregates,
+  recomputeAggregates,
+} from '../aggregate.js';
+export { touchOf } from '../conversion.js';
+export { compareCodePoints, compareKeyLists, compareKeys } from '../memory/code-point-order.js';
+export { checkBatch, STORED_EVENT_BODY } from './check-batch.js';
+export {
+  type CheckedQuery,
+  checkFunnelSteps,
+  checkMaxSteps,
+  checkPurgeBefore,
+  checkQuery,
+  checkVisitorSessions,
+  DEFAULT_MAX_STEPS,
+  DEFAULT_REPORT_LIMIT,
+  MAX_FUNNEL_STEPS,
+  MAX_PATH_PATTERN,
+  MAX_VISITOR_KEYS,
+} from './check-query.js';
+export { isCalendarDay } from './day-check.js';
+export {
+  checkActiveVisitors,
+  checkClaimExpired,
+  checkEngage,
+  checkHotIdentify,
+  checkHotTime,
+  checkRecordInput,
+  checkSessionIds,
+  checkSessionRules,
+} from './hot-store-checks.js';
+export {
+  compareCampaignRows,
+  compareCounted,
+  compareJourneyRows,
+  funnelStepsReached,
+} from './report-order.js';
+export {
+  MERGED_SESSION_FIELDS,
+  type MergedSessionField,
+  mergeSession,
+  sessionChanged,
+} from './session-merge.js';
+export { checkStoreSettings, DEFAULT_STORE_SETTINGS, purgeCutoffDay } from './store-settings.js';
