@@ -83,9 +83,7 @@ describe.runIf(ok)('control characters in beacon URLs, referrers and UTM values'
 
   // `anon report` must escape what it prints even when a row holds a control character (a row written by an
   // older version, or by another writer): the CLI is the last printer between a store and a terminal.
-  // it.fails: packages/cli/src/table.ts prints cells raw (ESC and BEL reach the terminal) — reported, not ours
-  // to fix; flip to `it` once the CLI escapes them.
-  it.fails('are not printed by `anon report`, even from a row that holds them', async () => {
+  it('are not printed by `anon report`, even from a row that holds them', async () => {
     await db.rows(`INSERT INTO $schema.daily_aggregates (day, path, views) VALUES (current_date, $1, 7)`, [
       '/evil\u001b[2J\u001b]0;title\u0007\u009b31m',
     ]);

@@ -137,10 +137,7 @@ describe.runIf(ok)('a privacy scan of every stored value after a mixed run', () 
     expect(found).toEqual([]);
   });
 
-  // it.fails: hole 10's path-segment secrets are not handled yet — normalize keeps `;jsessionid=…` and an
-  // e-mail address in a path segment in `url` and (on a catch-all route) in `path`. Reported; flip to `it`
-  // once core strips them.
-  it.fails('finds no session id or e-mail address carried in a path segment', async () => {
+  it('finds no session id or e-mail address carried in a path segment', async () => {
     const jsession = secret('jsess');
     const email = `${secret('mail')}@example.com`;
     const headers = browser(humanUa(secret('segments')));

@@ -1,7 +1,17 @@
-/** Render rows as an aligned text table; numbers right-aligned. */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * A stored value made safe to print: control characters (ESC, BEL, CSI, line breaks) become a visible `\u001b`
+ * escape, so a value written by a visitor can neither drive the operator's terminal nor forge a table row.
+ */
+export function printable(value: string): string {
+  return value.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Render rows as an aligned text table; numbers right-aligned, text escaped with `printable`. */
 export function table(headers: string[], rows: (string | number | null)[][]): string {
   const cells = rows.map((r) =>
-    r.map((c) => (c === null ? '–' : typeof c === 'number' ? formatNumber(c) : c)),
+    r.map((c) => (c === null ? '–' : typeof c === 'number' ? formatNumber(c) : printable(c))),
   );
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const numeric = headers.map(

@@ -104,3 +104,32 @@ describe('hostile traffic (issue 15)', () => {
     );
   });
 });
+
+describe('secrets in path segments (issue 15, hole 10)', () => {
+  const ua = createUaParser(10);
+  const pathOf = (url: string) => {
+    const result = normalize(
+      { method: 'GET', url, status: 200, ip: '198.51.100.1', headers: { accept: 'text/html' } },
+      DEFAULT_CONFIG,
+      ua,
+    );
+    return result.track ? [result.request.path, result.request.url] : null;
+  };
+
+  it('drops matrix parameters such as ;jsessionid= from every segment', () => {
+    expect(pathOf('/posts/9;jsessionid=SECRET123?utm_source=x')).toEqual([
+      '/posts/9',
+      '/posts/9?utm_source=x',
+    ]);
+    expect(pathOf('/a;x=1/b;y=2/')).toEqual(['/a/b', '/a/b']);
+  });
+
+  it('replaces a segment that is an e-mail address, plain or escaped', () => {
+    expect(pathOf('/p/users/jane.doe@example.com')).toEqual(['/p/users/:email', '/p/users/:email']);
+    expect(pathOf('/p/users/jane%40example.org/edit')).toEqual([
+      '/p/users/:email/edit',
+      '/p/users/:email/edit',
+    ]);
+    expect(pathOf('/p/@handle')).toEqual(['/p/@handle', '/p/@handle']);
+  });
+});

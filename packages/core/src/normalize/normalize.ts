@@ -5,7 +5,7 @@ import { derive } from './derived.js';
 import { headerValue } from './headers.js';
 import { ipFields } from './ip.js';
 import { hasPrivacySignal, isHtmlNavigation, isPrefetch } from './navigation.js';
-import { normalizePath, splitTarget } from './path.js';
+import { normalizePath, redactPathSecrets, splitTarget } from './path.js';
 import { filterQuery } from './query.js';
 import { HOST_MAX, referrerFields } from './referrer.js';
 import { optionalText, truncate } from './truncate.js';
@@ -79,7 +79,7 @@ function decideFinish(
 ): NormalizedRequest {
   const derived = derive(config);
   const headers = req.headers ?? {};
-  const { fullPath } = screened;
+  const fullPath = redactPathSecrets(screened.fullPath);
   const route = typeof req.route === 'string' && req.route.trim() !== '' ? normalizePath(req.route) : null;
   const query = filterQuery(screened.query, derived.queryAllowlist);
   const headerHost = hostHeader(headerValue(headers, 'host'));

@@ -117,3 +117,25 @@ export function isAssetPath(path: string): boolean {
   if (dot <= slash || dot === path.length - 1) return false;
   return ASSET_EXTENSIONS.has(path.slice(dot + 1).toLowerCase());
 }
+
+const EMAIL_SEGMENT = /^[^@/]+@[^@/]+\.[^@/.]+$/;
+
+/**
+ * A path with the secrets a URL can carry in its segments taken out: matrix parameters (`;jsessionid=…`, cut
+ * from each segment) and e-mail addresses (a segment that is one, plain or `%40`-escaped, becomes `:email`).
+ * The cheap `includes` checks keep the common path free of any work.
+ */
+export function redactPathSecrets(path: string): string {
+  const semicolon = path.includes(';');
+  const at = path.includes('@') || path.includes('%40');
+  if (!semicolon && !at) return path;
+  let segments = path.split('/');
+  if (semicolon) segments = segments.map((segment) => segment.split(';', 1)[0]!);
+  if (at) {
+    segments = segments.map((segment) =>
+      EMAIL_SEGMENT.test(segment.replace(/%40/gi, '@')) ? ':email' : segment,
+    );
+  }
+  const joined = segments.join('/');
+  return joined.length > 1 && joined.endsWith('/') ? joined.slice(0, -1) : joined;
+}
