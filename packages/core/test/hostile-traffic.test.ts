@@ -99,6 +99,7 @@ describe('hostile traffic (issue 15)', () => {
         const stored = Object.entries(result.request).filter(
           ([key, value]) => typeof value === 'string' && key !== 'rawIp',
         );
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters is the test.
         for (const [, value] of stored) expect(value).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
       }),
     );

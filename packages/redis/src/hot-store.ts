@@ -11,6 +11,16 @@ import {
   type SessionStep,
   sessionize,
 } from '@anon/core';
+import {
+  checkActiveVisitors,
+  checkClaimExpired,
+  checkEngage,
+  checkHotIdentify,
+  checkHotTime,
+  checkRecordInput,
+  checkSessionIds,
+  checkSessionRules,
+} from '@anon/core/adapter';
 import { defineScripts, guarded, isCluster, pipelined, type RedisClient } from './client.js';
 import { checkKeyPart, KeyLayout, keySlot } from './keys.js';
 import {
@@ -192,19 +202,12 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
    * rejects the whole call with nothing applied.
    */
   const prepare = (input: RecordInput, rules: SessionRules): Prepared => {
-    if (
-      input === null ||
-      typeof input !== 'object' ||
-      input.view === null ||
-      typeof input.view !== 'object'
-    ) {
-      throw invalid('each input must be an object with a view');
-    }
+    checkRecordInput(input, 'redis');
+    // Redis only: every part of a key is bounded in length.
     const visitorKey = checkKeyPart('visitorKey', input.visitorKey);
     checkKeyPart('newSessionId', input.newSessionId);
-    checkTime(input.view.at, 'view.at');
     const scopes = input.scopes ?? [];
-    if (!Array.isArray(scopes)) throw invalid('scopes must be an array');
+    if (!Array.isArray(scopes)) throw invalidInput('scopes must be an array');
     for (const scope of scopes) checkKeyPart('scope', scope);
     const at = input.view.at;
     const previousKey =
@@ -378,8 +381,8 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
     rules: SessionRules,
   ): Promise<SessionStep[]> =>
     run(operation, async () => {
-      if (!Array.isArray(inputs)) throw invalid('inputs must be an array');
-      checkRules(rules);
+      if (!Array.isArray(inputs)) throw invalidInput('inputs must be an array');
+      checkSessionRules(rules, 'redis');
       const batch = inputs.map((input) => prepare(input, rules));
       const steps: SessionStep[] = new Array(batch.length);
       if (batch.length === 0) return steps;
@@ -397,7 +400,7 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
 
   const store: HotStore = {
     salt(now) {
-      checkTime(now, 'now');
+      checkHotTime(now, 'now', 'redis');
       const period = Math.floor(now / DAY_MS);
       // Read from Redis at every call (the engine asks about once a minute), never cached here: after Redis
       // lost its data, every instance must move to the one new salt.
@@ -423,11 +426,7 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
     engage(visitorKey, viewId, engagedMs, now) {
       return run('engage', async () => {
         checkKeyPart('visitorKey', visitorKey);
-        checkTime(now, 'now');
-        if (typeof viewId !== 'string') throw invalid('viewId must be a string');
-        if (engagedMs !== null && !(Number.isFinite(engagedMs) && engagedMs >= 0)) {
-          throw invalid('engagedMs must be a finite number ≥ 0 or null');
-        }
+        checkEngage(viewId, engagedMs, now, 'redis');
         const bucket = keys.bucketOf(visitorKey);
         const reply = (await scripts.engage(
           keys.pointer(bucket, visitorKey),
@@ -452,8 +451,7 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
     identify(visitorKey, userId, now) {
       return run('identify', async () => {
         checkKeyPart('visitorKey', visitorKey);
-        checkTime(now, 'now');
-        if (typeof userId !== 'string') throw invalid('userId must be a string');
+        checkHotIdentify(userId, now, 'redis');
         const bucket = keys.bucketOf(visitorKey);
         const flat = (await scripts.identify(
           keys.pointer(bucket, visitorKey),
@@ -467,9 +465,7 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
 
     activeVisitors(now, windowMs, scope) {
       return run('activeVisitors', async () => {
-        checkTime(now, 'now');
-        if (!(Number.isFinite(windowMs) && windowMs >= 0))
-          throw invalid('windowMs must be a finite number ≥ 0');
+        checkActiveVisitors(now, windowMs, 'redis');
         if (scope !== undefined) checkKeyPart('scope', scope);
         // A visitor key lives in one shard only, so the shards' counts add up to distinct visitors.
         const counts = await Promise.all(
@@ -481,10 +477,7 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
 
     claimExpired(now, rules, limit, leaseMs) {
       return runSweep('claimExpired', async () => {
-        checkTime(now, 'now');
-        checkRules(rules);
-        if (!(Number.isInteger(limit) && limit >= 0)) throw invalid('limit must be an integer ≥ 0');
-        if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw invalid('leaseMs must be a finite number > 0');
+        checkClaimExpired(now, rules, limit, leaseMs, 'redis');
         const claimed: HotSession[] = [];
         const leaseEnd = String(now + leaseMs);
         const sessionTtl = Math.ceil(leaseMs + ttlMarginMs);
@@ -546,12 +539,11 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
 
     complete(sessionIds) {
       return runSweep('complete', async () => {
-        if (!Array.isArray(sessionIds)) throw invalid('sessionIds must be an array');
+        checkSessionIds(sessionIds, 'redis');
         if (sessionIds.length === 0) return;
         const byBucket = new Map<number, string[]>();
         const unknown: string[] = [];
         for (const id of sessionIds) {
-          if (typeof id !== 'string') throw invalid('session ids must be strings');
           const bucket = claimedIn.get(id);
           if (bucket === undefined) unknown.push(id);
           else byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), id]);
@@ -578,24 +570,9 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
   return store;
 }
 
-function invalid(message: string): AnonError {
+/** A Redis-only argument check failed (the shared ones are in `@anon/core/adapter`). */
+function invalidInput(message: string): AnonError {
   return new AnonError('invalid_input', message, { source: 'redis' });
-}
-
-function checkTime(value: number, name: string): void {
-  if (!Number.isFinite(value)) throw invalid(`${name} must be a finite number of milliseconds`);
-}
-
-function checkRules(rules: SessionRules): void {
-  for (const name of [
-    'sessionTimeoutMs',
-    'persistEvery',
-    'botMaxViewsPerMinute',
-    'realtimeWindowMs',
-  ] as const) {
-    if (!(Number.isFinite(rules?.[name]) && rules[name] >= 0))
-      throw invalid(`rules.${name} must be a finite number ≥ 0`);
-  }
 }
 
 function nonNegative(value: number, name: string): number {

@@ -6,6 +6,7 @@ import { KeyLayout } from '../src/keys.js';
 import {
   clusterBinariesAvailable,
   deleteKeys,
+  hotStoreHarness,
   keysWithoutExpiry,
   RULES,
   sessionCount,
@@ -30,19 +31,9 @@ if (cluster !== null) {
     await cluster.stop();
   }, 60_000);
 
-  hotStoreContract('redis (three-master cluster)', async () => {
-    const prefix = uniquePrefix('cluster-hot');
-    const [main, second] = [await client(), await client()];
-    return {
-      hot: redisHotStore(main, { prefix }),
-      peer: async () => redisHotStore(second, { prefix }),
-      probe: {
-        sessionCount: () => sessionCount(main, prefix),
-        keysWithoutExpiry: () => keysWithoutExpiry(main, prefix),
-      },
-      cleanup: () => deleteKeys(main, prefix),
-    };
-  });
+  hotStoreContract('redis (three-master cluster)', async () =>
+    hotStoreHarness(await client(), await client(), uniquePrefix('cluster-hot')),
+  );
 
   queueContract(
     'redis streams (three-master cluster)',

@@ -1,15 +1,8 @@
-import { redisHotStore, redisStreamQueue } from '@anon/redis';
+import { redisStreamQueue } from '@anon/redis';
 import { hotStoreContract, queueContract } from '@anon/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, describe } from 'vitest';
-import {
-  connect,
-  deleteKeys,
-  keysWithoutExpiry,
-  redisAvailable,
-  sessionCount,
-  uniquePrefix,
-} from './support.js';
+import { connect, deleteKeys, hotStoreHarness, redisAvailable, uniquePrefix } from './support.js';
 
 const available = await redisAvailable();
 
@@ -27,21 +20,9 @@ if (available) {
     for (const c of clients) c.disconnect();
   });
 
-  hotStoreContract('redis (single node)', async () => {
-    const prefix = uniquePrefix('contract-hot');
-    const main = client();
-    const second = client();
-    return {
-      hot: redisHotStore(main, { prefix }),
-      // Another app instance: its own connection, the same keys.
-      peer: async () => redisHotStore(second, { prefix }),
-      probe: {
-        sessionCount: () => sessionCount(main, prefix),
-        keysWithoutExpiry: () => keysWithoutExpiry(main, prefix),
-      },
-      cleanup: () => deleteKeys(main, prefix),
-    };
-  });
+  hotStoreContract('redis (single node)', async () =>
+    hotStoreHarness(client(), client(), uniquePrefix('contract-hot')),
+  );
 
   queueContract(
     'redis streams (single node)',

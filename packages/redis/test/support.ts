@@ -5,7 +5,8 @@ import { createServer, type Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ViewDraft } from '@anon/core';
-import { fixtureView } from '@anon/testing';
+import { redisHotStore } from '@anon/redis';
+import { fixtureView, type HotStoreHarness } from '@anon/testing';
 import { Cluster, Redis } from 'ioredis';
 
 export const REDIS_URL = process.env.ANON_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -88,6 +89,26 @@ export async function deleteKeys(client: Redis | Cluster, prefix: string): Promi
   const keys = await scanKeys(client, `${escapeGlob(prefix)}*`);
   // One DEL per key: on a Cluster the keys live in many slots.
   await Promise.all(keys.map((k) => client.del(k)));
+}
+
+/**
+ * The hot-store contract's harness on one Redis or Cluster: `main` runs the store under test and the probe;
+ * `second` is another app instance (its own connection, the same keys).
+ */
+export function hotStoreHarness(
+  main: Redis | Cluster,
+  second: Redis | Cluster,
+  prefix: string,
+): HotStoreHarness {
+  return {
+    hot: redisHotStore(main, { prefix }),
+    peer: async () => redisHotStore(second, { prefix }),
+    probe: {
+      sessionCount: () => sessionCount(main, prefix),
+      keysWithoutExpiry: () => keysWithoutExpiry(main, prefix),
+    },
+    cleanup: () => deleteKeys(main, prefix),
+  };
 }
 
 function escapeGlob(text: string): string {

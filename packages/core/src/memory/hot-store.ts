@@ -1,3 +1,13 @@
+import {
+  checkActiveVisitors,
+  checkClaimExpired,
+  checkEngage,
+  checkHotIdentify,
+  checkHotTime,
+  checkRecordInput,
+  checkSessionIds,
+  checkSessionRules,
+} from '../adapter/hot-store-checks.js';
 import { randomHex } from '../defaults.js';
 import { AnonError } from '../errors.js';
 import type { EngageResult, HotStore, RecordInput, SaltPair, SessionRules, SessionStep } from '../ports.js';
@@ -151,7 +161,7 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
 
   const store: MemoryHotStore = {
     async salt(now) {
-      checkTime(now, 'now');
+      checkHotTime(now, 'now', 'memory');
       const period = Math.floor(now / DAY_MS);
       let current = salts.get(period);
       if (current === undefined) {
@@ -165,24 +175,22 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
     },
 
     async recordPageView(input: RecordInput, rules: SessionRules): Promise<SessionStep> {
-      checkRecordInput(input);
+      checkSessionRules(rules, 'memory');
+      checkRecordInput(input, 'memory');
       return record(input, rules);
     },
 
     async recordPageViews(inputs: readonly RecordInput[], rules: SessionRules): Promise<SessionStep[]> {
-      for (const input of inputs) checkRecordInput(input);
+      // Every input is checked before any is applied: one bad input rejects the call with nothing changed.
+      checkSessionRules(rules, 'memory');
+      for (const input of inputs) checkRecordInput(input, 'memory');
       const steps: SessionStep[] = new Array(inputs.length);
       for (let i = 0; i < inputs.length; i++) steps[i] = record(inputs[i]!, rules);
       return steps;
     },
 
     async engage(visitorKey, viewId, engagedMs, now): Promise<EngageResult | null> {
-      checkTime(now, 'now');
-      if (engagedMs !== null && !(Number.isFinite(engagedMs) && engagedMs >= 0)) {
-        throw new AnonError('invalid_input', 'engagedMs must be a finite number ≥ 0 or null', {
-          source: 'memory',
-        });
-      }
+      checkEngage(viewId, engagedMs, now, 'memory');
       const entry = live(visitorKey);
       if (entry === null || entry.session.lastViewId !== viewId) return null;
       const s = entry.session;
@@ -203,7 +211,7 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
     },
 
     async identify(visitorKey, userId, now) {
-      checkTime(now, 'now');
+      checkHotIdentify(userId, now, 'memory');
       const entry = live(visitorKey);
       if (entry === null) return null;
       entry.session.userId = userId;
@@ -211,21 +219,12 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
     },
 
     async activeVisitors(now, windowMs, scope) {
-      checkTime(now, 'now');
-      if (!(Number.isFinite(windowMs) && windowMs >= 0)) {
-        throw new AnonError('invalid_input', 'windowMs must be a finite number ≥ 0', { source: 'memory' });
-      }
+      checkActiveVisitors(now, windowMs, 'memory');
       return recent.count(now, windowMs, scope);
     },
 
     async claimExpired(now, rules, limit, leaseMs) {
-      checkTime(now, 'now');
-      if (!(Number.isInteger(limit) && limit >= 0)) {
-        throw new AnonError('invalid_input', 'limit must be an integer ≥ 0', { source: 'memory' });
-      }
-      if (!(Number.isFinite(leaseMs) && leaseMs > 0)) {
-        throw new AnonError('invalid_input', 'leaseMs must be a finite number > 0', { source: 'memory' });
-      }
+      checkClaimExpired(now, rules, limit, leaseMs, 'memory');
       // A lease that has run out without `complete` (a crashed sweeper) makes its session claimable again.
       for (let top = leased.peek(); top !== undefined && (top.leaseUntil ?? 0) <= now; top = leased.peek()) {
         leased.pop();
@@ -246,6 +245,7 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
     },
 
     async complete(sessionIds) {
+      checkSessionIds(sessionIds, 'memory');
       for (const id of sessionIds) {
         const entry = sessions.get(id);
         if (entry !== undefined) drop(entry);
@@ -261,22 +261,4 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
     },
   };
   return store;
-}
-
-function checkTime(value: number, name: string): void {
-  if (!Number.isFinite(value)) {
-    throw new AnonError('invalid_input', `${name} must be a finite number of milliseconds`, {
-      source: 'memory',
-    });
-  }
-}
-
-function checkRecordInput(input: RecordInput): void {
-  if (typeof input.visitorKey !== 'string' || input.visitorKey === '') {
-    throw new AnonError('invalid_input', 'visitorKey must be a non-empty string', { source: 'memory' });
-  }
-  if (typeof input.newSessionId !== 'string' || input.newSessionId === '') {
-    throw new AnonError('invalid_input', 'newSessionId must be a non-empty string', { source: 'memory' });
-  }
-  checkTime(input.view.at, 'view.at');
 }

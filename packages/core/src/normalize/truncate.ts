@@ -1,5 +1,7 @@
 /** C0 and C1 control characters and DEL: terminal escapes (ESC, BEL) and line breaks that forge table rows. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROLS_ALL = /[\u0000-\u001f\u007f-\u009f]+/g;
 
 /**
