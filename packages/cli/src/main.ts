@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import { isAnonError, type ReportQuery } from '@anon/core';
+import { version } from '../package.json';
 import { isReportName, REPORTS, runReport } from './commands/report.js';
 import { ConnectError, connect } from './connect.js';
 import { parseDay, parseDuration } from './duration.js';
+import { loadOptional, MissingPackageError, OPTIONAL } from './optional-packages.js';
 import { STORE_FLAGS, STORE_HELP, storeFlags } from './store-flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -26,7 +28,12 @@ Commands:
   purge               delete anonymous sessions and page views past retention
   demo                run a demo app, drive traffic through it, print the report
 
-Run 'anon <command> --help' for a command's options.`,
+Options:
+  -h, --help          this help; 'anon <command> --help' for a command's options
+  -v, --version       print the version of @anon/cli
+
+The drivers are optional peer dependencies: a command loads the one it needs (pg, @electric-sql/pglite,
+mongodb, ioredis) with its anon adapter from your project, and says what to install when one is missing.`,
   migrate: `Usage: anon migrate [store options]\n\n${STORE_HELP}`,
   report: `Usage: anon report <${REPORTS.join('|')}> [steps…] [options]
 
@@ -71,6 +78,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.out(HELP.main as string);
       return command === undefined ? 2 : 0;
     }
+    if (command === '--version' || command === '-v' || command === 'version') {
+      io.out(version);
+      return 0;
+    }
     switch (command) {
       case 'migrate':
         return await migrate(rest, io);
@@ -81,7 +92,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'purge':
         return await purge(rest, io);
       case 'demo':
-        return await (await import('./demo/run.js')).demoCommand(rest, io, HELP.demo as string);
+        return await (await loadOptional(OPTIONAL.demo, () => import('./demo/run.js'))).demoCommand(
+          rest,
+          io,
+          HELP.demo as string,
+        );
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
@@ -96,8 +111,13 @@ export function fail(err: unknown, io: Io, command?: string): number {
     io.err(`Run 'anon ${command && HELP[command] ? `${command} ` : ''}--help' for usage.`);
     return 2;
   }
-  if (err instanceof ConnectError || isAnonError(err)) {
-    io.err(`anon: ${(err as Error).message}`);
+  if (err instanceof ConnectError || err instanceof MissingPackageError) {
+    io.err(`anon: ${err.message}`);
+    return 1;
+  }
+  if (isAnonError(err)) {
+    // An AnonError reads "[anon] [postgres] …": after our own "anon: " prefix, keep only the source.
+    io.err(`anon: ${err.message.replace(/^\[anon\] /, '')}`);
     return 1;
   }
   io.err(`anon: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -109,8 +129,7 @@ async function migrate(args: string[], io: Io): Promise<number> {
   if (values.help) return help(io, 'migrate');
   const conn = await connect(storeFlags(values, io.env));
   try {
-    await conn.prepare();
-    io.out(`migrated ${conn.where}`);
+    io.out(await conn.prepare());
     return 0;
   } finally {
     await conn.close();

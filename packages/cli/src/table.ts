@@ -1,3 +1,4 @@
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point of it
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /**

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { loadOptional, MissingPackageError } from '../src/optional-packages.js';
 import { run } from './support.js';
 
 describe('usage errors exit 2 and failures exit 1, without stack traces', () => {
@@ -16,6 +18,16 @@ describe('usage errors exit 2 and failures exit 1, without stack traces', () => 
     [['purge', '--older-than', 'ninety days', '--pglite', ':memory:'], /duration/],
     [['migrate'], /no store configured/],
     [['report', 'realtime', '--pglite', ':memory:'], /needs Redis/],
+    [
+      ['migrate', '--pg-url', 'not a url'],
+      /PostgreSQL URL \(--pg-url \/ ANON_PG_URL\) is not a valid URL: "not a url"/,
+    ],
+    [['migrate', '--pg-url', 'mysql://db/app'], /PostgreSQL URL .* has the scheme mysql:\/\//],
+    [['migrate', '--mongo-url', 'localhost:27017'], /MongoDB URL .* expected a URL like mongodb:\/\//],
+    [
+      ['report', 'realtime', '--pglite', ':memory:', '--redis-url', '127.0.0.1'],
+      /Redis URL .* is not a valid URL/,
+    ],
   ])('anon %j', async (args, message) => {
     const r = await run(args);
     expect(r.code).toBe(2);
@@ -29,6 +41,54 @@ describe('usage errors exit 2 and failures exit 1, without stack traces', () => 
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/could not reach Postgres at postgres:\/\/postgres@127\.0\.0\.1:1\/test/);
     expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('an invalid URL in the environment is named as such', async () => {
+    const r = await run(['migrate'], { ANON_PG_URL: 'postgres//nohost' });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/ANON_PG_URL\) is not a valid URL: "postgres\/\/nohost"/);
+  });
+
+  it('an AnonError is printed once prefixed: "anon: [postgres] …", not "anon: [anon] [postgres] …"', async () => {
+    const r = await run(['migrate', '--pglite', ':memory:', '--schema', 'Not-A-Schema']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^anon: \[postgres\] .*schema/);
+    expect(r.err).not.toContain('[anon]');
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('anon --version prints the version of @anon/cli', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    for (const flag of ['--version', '-v']) {
+      const r = await run([flag]);
+      expect(r.code).toBe(0);
+      expect(r.out).toBe(version);
+    }
+  });
+
+  it('a missing optional driver is named with the line that installs it', async () => {
+    const feature = {
+      what: 'Thing (--thing-url)',
+      packages: ['@anon/not-installed', 'not-installed-driver'],
+    };
+    const err = await loadOptional(feature, () => import('not-installed-driver' as string)).catch((e) => e);
+    expect(err).toBeInstanceOf(MissingPackageError);
+    expect(err.message).toBe(
+      'Thing (--thing-url) needs @anon/not-installed and not-installed-driver; not-installed-driver is not ' +
+        'installed. Install them in your project: npm i @anon/not-installed not-installed-driver',
+    );
+  });
+
+  it('an error that is not a missing package of the feature passes through unchanged', async () => {
+    const broken = new Error('driver exploded');
+    await expect(loadOptional({ what: 'x', packages: ['pg'] }, () => Promise.reject(broken))).rejects.toBe(
+      broken,
+    );
+    const other = await loadOptional(
+      { what: 'x', packages: ['pg'] },
+      () => import('some-other-missing' as string),
+    ).catch((e) => e);
+    expect(other).not.toBeInstanceOf(MissingPackageError);
   });
 
   it('an unreachable Redis exits 1', async () => {
