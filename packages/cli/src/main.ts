@@ -26,6 +26,8 @@ Commands:
   report <name>       ${REPORTS.join(' | ')}
   worker              drain the Redis queue into the store and finalize idle sessions, until SIGTERM
   purge               delete anonymous sessions and page views past retention
+  erase --user ID     delete one user's sessions, page views, metrics and conversion (GDPR erasure)
+  dashboard           serve the dashboard for a store on 127.0.0.1, until SIGTERM
   demo                run a demo app, drive traffic through it, print the report
 
 Options:
@@ -59,6 +61,19 @@ Deletes anonymous sessions (never linked to a user), their page views and metric
 Aggregates, conversions and authenticated sessions stay. --dry-run reports what would go and changes nothing.
 
 ${STORE_HELP}`,
+  erase: `Usage: anon erase --user ID [--json] [store options]
+
+Deletes the user's sessions (signed in, or converted to that user), their page views and metrics, and the
+conversion. Aggregates keep their counts, which hold no identifier. Run it once the user's last page view has
+reached the store.
+
+${STORE_HELP}`,
+  dashboard: `Usage: anon dashboard [--port 4000] [store options]
+
+Serves @anon/dashboard (overview, pages, referrers, devices, conversions, funnel, journeys, bots; real time with
+--redis-url) for the store on http://127.0.0.1:PORT/ until SIGTERM or SIGINT. Loopback only.
+
+${STORE_HELP}`,
   demo: `Usage: anon demo [--visitors 400] [--duration 1d] [--seed 42] [--serve] [--port 0]
 
 Starts an example Hono app with the memory hot store and PGlite, drives simulated traffic through it over real HTTP
@@ -66,7 +81,7 @@ Starts an example Hono app with the memory hot store and PGlite, drives simulate
   --visitors N        distinct visitors (default 400)
   --duration SPAN     simulated time the traffic spreads over (default 1d)
   --seed N            traffic seed (default 42)
-  --serve             keep the app running afterwards and print its URL
+  --serve             keep the app running afterwards and print its URL and its dashboard's
   --port N            port for --serve (default 0: any free port)`,
 };
 
@@ -91,6 +106,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await (await import('./commands/worker.js')).worker(rest, io, HELP.worker as string);
       case 'purge':
         return await purge(rest, io);
+      case 'erase':
+        return await (await import('./commands/erase.js')).eraseCommand(rest, io, HELP.erase as string);
+      case 'dashboard':
+        return await (await import('./commands/dashboard.js')).dashboardCommand(
+          rest,
+          io,
+          HELP.dashboard as string,
+        );
       case 'demo':
         return await (await loadOptional(OPTIONAL.demo, () => import('./demo/run.js'))).demoCommand(
           rest,

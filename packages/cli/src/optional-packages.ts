@@ -15,6 +15,7 @@ export const OPTIONAL = {
   pglite: { what: 'PGlite (--pglite)', packages: ['@anon/postgres', '@electric-sql/pglite'] },
   mongo: { what: 'MongoDB (--mongo-url)', packages: ['@anon/mongo', 'mongodb'] },
   redis: { what: 'Redis (--redis-url)', packages: ['@anon/redis', 'ioredis'] },
+  dashboard: { what: 'anon dashboard', packages: ['@anon/dashboard'] },
   demo: {
     what: 'anon demo',
     packages: ['@anon/postgres', '@electric-sql/pglite', '@anon/hono', 'hono', '@hono/node-server'],

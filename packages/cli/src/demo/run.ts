@@ -7,6 +7,7 @@ import { serve } from '@hono/node-server';
 import { runReport } from '../commands/report.js';
 import { parseDuration } from '../duration.js';
 import type { Io } from '../main.js';
+import { loadOptional, OPTIONAL } from '../optional-packages.js';
 import { UsageError } from '../usage-error.js';
 import { demoApp } from './app.js';
 import { demoTraffic } from './traffic.js';
@@ -79,6 +80,13 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
     logger: { warn: (m) => io.err(`[anon] ${m}`), error: (m) => io.err(`[anon] ${m}`) },
   });
   const app = demoApp(tracker);
+  if (opts.serve) {
+    // The dashboard of the same store, on the app's own server: under /_anon/, which is never tracked.
+    const { createDashboard } = await loadOptional(OPTIONAL.dashboard, () => import('@anon/dashboard'));
+    const dashboard = createDashboard({ store, tracker, basePath: DASHBOARD_PATH });
+    app.all(`${DASHBOARD_PATH}/*`, (c) => dashboard(c.req.raw, { remoteAddress: remoteAddressOf(c.env) }));
+    app.all(DASHBOARD_PATH, (c) => dashboard(c.req.raw, { remoteAddress: remoteAddressOf(c.env) }));
+  }
   const server = serve({ fetch: app.fetch, port: opts.serve ? opts.port : 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const address = server.address();
@@ -176,6 +184,7 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
 
   if (opts.serve) {
     io.out(`\nserving the demo app at ${base} — Ctrl-C to stop`);
+    io.out(`dashboard: ${base}${DASHBOARD_PATH}/?from=${from}&to=${to}`);
     simNow = Date.now();
     clock.now = () => Date.now();
     await (io.stopSignal ?? new Promise<void>(() => undefined));
@@ -184,6 +193,15 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
   await tracker.close();
   await db.close();
   return stats.failures + failures === 0 ? 0 : 1;
+}
+
+/** Where `--serve` mounts the dashboard. */
+const DASHBOARD_PATH = '/_anon/dashboard';
+
+/** The client address @hono/node-server exposes on the context's env, for the dashboard's loopback check. */
+function remoteAddressOf(env: unknown): string | null {
+  const incoming = (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? null;
 }
 
 /** Requests the tracker has decided on (tracked or not). */
