@@ -1,6 +1,7 @@
 import type {
   Conversion,
   DailyAggregate,
+  EraseResult,
   EventBatch,
   Millis,
   PageMetric,
@@ -14,6 +15,7 @@ import {
   applyMetric,
   applyView,
   checkBatch,
+  checkEraseUser,
   checkPurgeBefore,
   checkStoreSettings,
   checkVisitorSessions,
@@ -200,6 +202,37 @@ export function arrayStore(tables: Tables = createTables()): Store {
         uniqueKeys.delete([u.day, u.path, u.visitorKey].join(SEP));
         return false;
       });
+      return result;
+    },
+
+    // Erasure (GDPR art. 17): the user's sessions (by user id, or linked by their conversion), every page
+    // view of those sessions or carrying the id, their metrics, and the conversion. Aggregates are counts.
+    async eraseUser(given: string): Promise<EraseResult> {
+      const userId = checkEraseUser(given, SOURCE);
+      const goneConversions = tables.conversions.filter((c) => c.userId === userId);
+      const goneSessions = new Set(goneConversions.flatMap((c) => c.sessionIds));
+      for (const s of tables.sessions) {
+        if (s.userId === userId || s.convertedUserId === userId) goneSessions.add(s.id);
+      }
+      const viewGone = (v: PageView) =>
+        v.userId === userId || (v.sessionId !== null && goneSessions.has(v.sessionId));
+      const goneViews = new Set(tables.pageViews.filter(viewGone).map((v) => v.id));
+      const metricGone = (m: PageMetric) =>
+        goneViews.has(m.viewId) || (m.sessionId !== null && goneSessions.has(m.sessionId));
+      const result: EraseResult = {
+        sessions: tables.sessions.filter((s) => goneSessions.has(s.id)).length,
+        pageViews: goneViews.size,
+        metrics: tables.metrics.filter(metricGone).length,
+        conversions: goneConversions.length,
+      };
+      for (const m of tables.metrics.filter(metricGone)) metricIds.delete(metricKey(m));
+      for (const id of goneViews) viewIds.delete(id);
+      for (const id of goneSessions) sessions.delete(id);
+      for (const c of goneConversions) conversionIds.delete(c.id);
+      tables.metrics = tables.metrics.filter((m) => !metricGone(m));
+      tables.pageViews = tables.pageViews.filter((v) => !goneViews.has(v.id));
+      tables.sessions = tables.sessions.filter((s) => !goneSessions.has(s.id));
+      tables.conversions = tables.conversions.filter((c) => c.userId !== userId);
       return result;
     },
 

@@ -9,6 +9,7 @@ import {
   type TopPageRow,
 } from '@anon/core';
 import {
+  buildOverview,
   type CheckedQuery,
   checkFunnelSteps,
   checkMaxSteps,
@@ -17,7 +18,15 @@ import {
   compareCodePoints,
   compareCounted,
   compareJourneyRows,
+  countriesOf,
+  entryPagesOf,
+  exitPagesOf,
   funnelStepsReached,
+  type LiveSession,
+  liveSession,
+  sessionDays,
+  sessionsReportOf,
+  viewDays,
 } from '@anon/core/adapter';
 import type { Tables } from './tables.js';
 
@@ -66,6 +75,23 @@ export function createReports(tables: Tables): Reports {
     return bySession;
   };
 
+  /**
+   * Sessions in range as the session-level reports count them: each summary merged with its stored page views
+   * (`liveSession`), plus sessions whose views are stored but whose summary is not yet. Summaries are written
+   * only every few views, so a live session's summary is stale; its page views are not.
+   */
+  const liveIn = (q: CheckedQuery, views: Map<string, PageView[]>): LiveSession[] => {
+    const summaries = new Map(tables.sessions.map((s) => [s.id, s]));
+    const ids = new Set([...summaries.keys(), ...views.keys()]);
+    const found: LiveSession[] = [];
+    for (const id of ids) {
+      const s = liveSession(summaries.get(id) ?? null, views.get(id) ?? []);
+      if (s === null || !inRange(s.day, q) || !pathMatches(s.landingPath, q)) continue;
+      if (q.includeBots || !s.isBot) found.push(s);
+    }
+    return found;
+  };
+
   const convertedSessionIds = (): Set<string> => new Set(tables.conversions.flatMap((c) => c.sessionIds));
 
   return {
@@ -110,22 +136,7 @@ export function createReports(tables: Tables): Reports {
     },
 
     async sessions(query) {
-      const found = sessionsIn(checkQuery(query));
-      const n = found.length;
-      const authenticated = found.filter((s) => s.userId !== null).length;
-      const pageViews = found.reduce((sum, s) => sum + s.pageViews, 0);
-      const bounces = found.filter((s) => s.pageViews === 1).length;
-      const duration = found.reduce((sum, s) => sum + s.durationMs, 0);
-      return {
-        sessions: n,
-        authenticatedSessions: authenticated,
-        anonymousSessions: n - authenticated,
-        pageViews,
-        bounces,
-        avgDurationMs: n === 0 ? null : duration / n,
-        pagesPerSession: n === 0 ? null : pageViews / n,
-        bounceRate: n === 0 ? null : bounces / n,
-      };
+      return sessionsReportOf(liveIn(checkQuery(query), viewsBySession()));
     },
 
     async conversions(query) {
@@ -176,7 +187,7 @@ export function createReports(tables: Tables): Reports {
       const views = viewsBySession();
       const converted = convertedSessionIds();
       const groups = new Map<string, { steps: string[]; sessions: number }>();
-      for (const session of sessionsIn(q)) {
+      for (const session of liveIn(q, views)) {
         const list = views.get(session.id);
         if (list === undefined) continue;
         const steps: string[] = [];
@@ -248,6 +259,26 @@ export function createReports(tables: Tables): Reports {
           .slice(0, q.limit)
           .map(([path, pathViews]) => ({ path, views: pathViews })),
       };
+    },
+
+    async overview(query) {
+      const q = checkQuery(query);
+      return buildOverview(viewDays(tables.pageViews, q), sessionDays(liveIn(q, viewsBySession())));
+    },
+
+    async entryPages(query) {
+      const q = checkQuery(query);
+      return entryPagesOf(liveIn(q, viewsBySession()), q.limit);
+    },
+
+    async exitPages(query) {
+      const q = checkQuery(query);
+      return exitPagesOf(liveIn(q, viewsBySession()), q.limit);
+    },
+
+    async countries(query) {
+      const q = checkQuery(query);
+      return countriesOf(liveIn(q, viewsBySession()), q.limit);
     },
 
     async aggregates(query) {

@@ -3,13 +3,17 @@ import type {
   BotsReport,
   CampaignRow,
   ConversionsReport,
+  CountryRow,
   DailyAggregate,
   DevicesReport,
+  EntryPageRow,
   EventBatch,
+  ExitPageRow,
   FunnelStepRow,
   HotSession,
   JourneyRow,
   Millis,
+  OverviewReport,
   PageView,
   PurgeResult,
   ReferrerRow,
@@ -182,7 +186,23 @@ export interface StoreWriter {
    * `before`. With `dryRun`, count what would go and change nothing.
    */
   purge(before: Millis, options?: { dryRun?: boolean }): Promise<PurgeResult>;
+  /**
+   * Erase one user (GDPR art. 17): the sessions whose `userId` or `convertedUserId` is `userId`, the sessions
+   * named by that user's conversion, their page views and metrics, any other page view carrying `userId` (and
+   * its metrics), and the user's conversion. Aggregates hold only counts and stay as they are. Idempotent: a
+   * second call finds nothing and returns zeros. Rejects with `invalid_input` on an id that is not a non-empty
+   * string (`checkEraseUser` from `@anon/core/adapter`).
+   */
+  eraseUser(userId: string): Promise<EraseResult>;
   close?(): Promise<void>;
+}
+
+/** What `StoreWriter.eraseUser` removed. */
+export interface EraseResult {
+  sessions: number;
+  pageViews: number;
+  metrics: number;
+  conversions: number;
 }
 
 /** The read side of the store of record: the reports of docs/semantics.md, "Reports". */
@@ -196,6 +216,14 @@ export interface Reports {
   campaigns(q: ReportQuery): Promise<CampaignRow[]>;
   devices(q: ReportQuery): Promise<DevicesReport>;
   bots(q: ReportQuery): Promise<BotsReport>;
+  /** Per day and in total: unique visitors, page views, sessions, bounces, durations; bots apart. */
+  overview(q: ReportQuery): Promise<OverviewReport>;
+  /** Sessions by landing page, with their bounces; sessions desc, then path. */
+  entryPages(q: ReportQuery): Promise<EntryPageRow[]>;
+  /** Sessions by the path of their last page view; sessions desc, then path. */
+  exitPages(q: ReportQuery): Promise<ExitPageRow[]>;
+  /** Sessions (and their page views) by country; sessions desc, then country, null first. */
+  countries(q: ReportQuery): Promise<CountryRow[]>;
   /** Raw daily aggregate rows (bots in `botViews` only), for recomputation checks and exports. */
   aggregates(q: ReportQuery): Promise<DailyAggregate[]>;
 }

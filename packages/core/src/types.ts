@@ -300,3 +300,57 @@ export interface PurgeResult {
   pageViews: number;
   metrics: number;
 }
+
+/**
+ * The figures of one day (or of a whole range) in `overview`. Sessions are counted on their day (their first
+ * view's), as in `sessions`; page views and visitors on the view's day.
+ */
+export interface OverviewFigures {
+  /**
+   * Distinct visitor keys with a counted page view. Exact for one day; for a range, the sum of the days, since
+   * visitor keys are not linkable across days (the salt rotates daily), by design.
+   */
+  uniqueVisitors: number;
+  /** Counted page views (bot views too with `includeBots`) = `authenticatedViews + anonymousViews`. */
+  pageViews: number;
+  authenticatedViews: number;
+  anonymousViews: number;
+  /** Bot page views, counted apart whatever `includeBots` says. */
+  botViews: number;
+  sessions: number;
+  authenticatedSessions: number;
+  anonymousSessions: number;
+  bounces: number;
+  /** `bounces / sessions`, null without sessions. */
+  bounceRate: number | null;
+  /** Mean of `last − first view` over the sessions, null without sessions. */
+  avgDurationMs: number | null;
+}
+
+/** `overview`: one row per day that has a page view or a session, ascending, and the range's total. */
+export interface OverviewReport {
+  days: (OverviewFigures & { day: Day })[];
+  total: OverviewFigures;
+}
+
+/** `entryPages`: sessions by landing page. */
+export interface EntryPageRow {
+  path: string;
+  sessions: number;
+  /** Of those sessions, the ones with one page view. */
+  bounces: number;
+}
+
+/** `exitPages`: sessions by the path of their last page view. */
+export interface ExitPageRow {
+  path: string;
+  sessions: number;
+}
+
+/** `countries`: sessions by country (null: unknown or no geo resolver), with their page views. */
+export interface CountryRow {
+  country: string | null;
+  sessions: number;
+  /** Page views of those sessions. */
+  views: number;
+}

@@ -322,9 +322,10 @@ describe('memoryStore: reports', () => {
       v('s1', 1, '/'),
       v('s1', 2, '/'),
       v('s2', 1, '/posts/1', { authenticated: true, userId: 'u9' }),
-      v('s3', 1, '/'),
+      // Views at their session's start: a view before it would lengthen the session (reports merge views in).
+      v('s3', 1, '/', { at: T0 + 2 }),
       v('s4', 1, '/', { isBot: true }),
-      v('s5', 1, '/posts/2'),
+      v('s5', 1, '/posts/2', { at: T0 + 4 }),
     ];
     await store.write(
       batch({

@@ -2,6 +2,7 @@ import type { EventBatch, Millis, Session, Store, StoreSettings } from '@anon/co
 import { checkStoreSettings, checkVisitorSessions, compareCodePoints } from '@anon/core/adapter';
 import { type CollectionKey, collectionNames, openCollections } from './collections.js';
 import type { MongoDbLike } from './db-like.js';
+import { eraseUser } from './erase.js';
 import { SOURCE, wrapDriverError } from './errors.js';
 import { ensureIndexes } from './indexes.js';
 import { purge } from './purge.js';
@@ -88,6 +89,7 @@ export function mongoStore(db: MongoDbLike, options: MongoStoreOptions = {}): Mo
       }),
     purge: (before: Millis, purgeOptions?: { dryRun?: boolean }) =>
       guard('purge()', () => purge(collections, before, settings.timeZone, purgeOptions?.dryRun === true)),
+    eraseUser: (userId: string) => guard('eraseUser()', () => eraseUser(collections, userId)),
     topPages: (q) => guard('topPages()', () => reports.topPages(q)),
     sessions: (q) => guard('sessions()', () => reports.sessions(q)),
     conversions: (q) => guard('conversions()', () => reports.conversions(q)),
@@ -96,6 +98,10 @@ export function mongoStore(db: MongoDbLike, options: MongoStoreOptions = {}): Mo
     referrers: (q) => guard('referrers()', () => reports.referrers(q)),
     campaigns: (q) => guard('campaigns()', () => reports.campaigns(q)),
     devices: (q) => guard('devices()', () => reports.devices(q)),
+    overview: (q) => guard('overview()', () => reports.overview(q)),
+    entryPages: (q) => guard('entryPages()', () => reports.entryPages(q)),
+    exitPages: (q) => guard('exitPages()', () => reports.exitPages(q)),
+    countries: (q) => guard('countries()', () => reports.countries(q)),
     bots: (q) => guard('bots()', () => reports.bots(q)),
     aggregates: (q) => guard('aggregates()', () => reports.aggregates(q)),
   };

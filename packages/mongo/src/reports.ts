@@ -8,6 +8,7 @@ import type {
   DeviceType,
   FunnelStepRow,
   JourneyRow,
+  OverviewReport,
   ReferrerRow,
   Reports,
   SessionsReport,
@@ -15,12 +16,23 @@ import type {
 } from '@anon/core';
 import { matchPath } from '@anon/core';
 import {
+  buildOverview,
   checkFunnelSteps,
   checkMaxSteps,
   compareCampaignRows,
   compareCodePoints,
   compareCounted,
   compareJourneyRows,
+  countriesOf,
+  entryPagesOf,
+  exitPagesOf,
+  type LiveSession,
+  mergeLive,
+  type SummaryPart,
+  sessionDays,
+  sessionsReportOf,
+  type ViewDayFigures,
+  type ViewFold,
 } from '@anon/core/adapter';
 import type { CollectionKey, Collections } from './collections.js';
 import type { MongoDocument } from './db-like.js';
@@ -64,6 +76,104 @@ export function createReports(c: Collections): Reports {
   const botsFor = (q: CheckedQuery) => (q.includeBots ? 'include' : 'exclude');
   const rowMatch = (q: CheckedQuery): Promise<MongoDocument> =>
     withPath(c.dailyPages, { day: dayRange(q) }, 'path', q.path);
+
+  /**
+   * Sessions in range as the session-level reports count them (core's `mergeLive`): each stored summary merged
+   * with the fold of its stored page views, and sessions whose views are stored but whose summary is not yet.
+   * Summaries are written only every few views; the page views, folded on the server by `sessionId`, are exact.
+   */
+  const liveIn = async (q: CheckedQuery): Promise<LiveSession[]> => {
+    const [summaryIds, viewIds] = await Promise.all([
+      c.sessions.aggregate([{ $match: { day: dayRange(q) } }, { $project: { _id: 1 } }]).toArray(),
+      c.pageViews
+        .aggregate([
+          { $match: { day: dayRange(q), sessionId: { $ne: null } } },
+          { $group: { _id: '$sessionId' } },
+        ])
+        .toArray(),
+    ]);
+    const ids = [...new Set([...summaryIds, ...viewIds].map((doc) => String(doc._id)))];
+    if (ids.length === 0) return [];
+    const [summaries, folds] = await Promise.all([
+      c.sessions
+        .aggregate([
+          { $match: { _id: { $in: ids } } },
+          {
+            $project: {
+              day: 1,
+              landingPath: 1,
+              exitPath: 1,
+              country: 1,
+              isBot: 1,
+              userId: 1,
+              pageViews: 1,
+              startedAt: 1,
+              lastSeenAt: 1,
+            },
+          },
+        ])
+        .toArray(),
+      // Every view of each candidate (by the sessionId index), so a session's landing view is found even
+      // when it lies before the range.
+      c.pageViews
+        .aggregate([
+          { $match: { sessionId: { $in: ids } } },
+          { $sort: { sessionId: 1, seq: 1, _id: 1 } },
+          {
+            $group: {
+              _id: '$sessionId',
+              count: { $sum: 1 },
+              firstAt: { $min: '$at' },
+              lastAt: { $max: '$at' },
+              isBot: { $max: '$isBot' },
+              authenticated: { $max: { $cond: [{ $eq: [{ $ifNull: ['$userId', null] }, null] }, 0, 1] } },
+              landingDay: { $first: '$day' },
+              landingPath: { $first: '$path' },
+              landingCountry: { $first: '$country' },
+              exitPath: { $last: '$path' },
+            },
+          },
+        ])
+        .toArray(),
+    ]);
+    const summaryOf = new Map<string, SummaryPart>();
+    for (const doc of summaries) {
+      summaryOf.set(String(doc._id), {
+        day: String(doc.day),
+        landingPath: String(doc.landingPath),
+        exitPath: String(doc.exitPath),
+        country: (doc.country as string | null | undefined) ?? null,
+        isBot: doc.isBot === true,
+        userId: (doc.userId as string | null | undefined) ?? null,
+        pageViews: Number(doc.pageViews),
+        startedAt: Number(doc.startedAt),
+        lastSeenAt: Number(doc.lastSeenAt),
+      });
+    }
+    const foldOf = new Map<string, ViewFold>();
+    for (const doc of folds) {
+      foldOf.set(String(doc._id), {
+        count: Number(doc.count),
+        firstAt: Number(doc.firstAt),
+        lastAt: Number(doc.lastAt),
+        isBot: doc.isBot === true,
+        authenticated: Number(doc.authenticated) === 1,
+        landingDay: String(doc.landingDay),
+        landingPath: String(doc.landingPath),
+        landingCountry: (doc.landingCountry as string | null | undefined) ?? null,
+        exitPath: String(doc.exitPath),
+      });
+    }
+    const found: LiveSession[] = [];
+    for (const id of ids) {
+      const s = mergeLive(id, summaryOf.get(id) ?? null, foldOf.get(id) ?? null);
+      if (s === null || s.day < q.from || s.day > q.to) continue;
+      if (s.isBot && !q.includeBots) continue;
+      if (q.path !== null && !matchPath(q.path, s.landingPath)) continue;
+      found.push(s);
+    }
+    return found;
+  };
 
   /** Sessions in range with their page views' paths in `seq` order, as `paths`. */
   const sessionPaths = (match: MongoDocument): MongoDocument[] => [
@@ -121,36 +231,7 @@ export function createReports(c: Collections): Reports {
     },
 
     async sessions(query): Promise<SessionsReport> {
-      const q = checkQuery(query, 'sessions');
-      const [doc] = await c.sessions
-        .aggregate([
-          { $match: await sessionMatch(q, botsFor(q)) },
-          {
-            $group: {
-              _id: null,
-              n: { $sum: 1 },
-              authenticated: { $sum: { $cond: [{ $eq: ['$userId', null] }, 0, 1] } },
-              pageViews: { $sum: '$pageViews' },
-              bounces: { $sum: { $cond: [{ $eq: ['$pageViews', 1] }, 1, 0] } },
-              duration: { $sum: '$durationMs' },
-            },
-          },
-        ])
-        .toArray();
-      const n = Number(doc?.n ?? 0);
-      const authenticated = Number(doc?.authenticated ?? 0);
-      const pageViews = Number(doc?.pageViews ?? 0);
-      const bounces = Number(doc?.bounces ?? 0);
-      return {
-        sessions: n,
-        authenticatedSessions: authenticated,
-        anonymousSessions: n - authenticated,
-        pageViews,
-        bounces,
-        avgDurationMs: n === 0 ? null : Number(doc?.duration ?? 0) / n,
-        pagesPerSession: n === 0 ? null : pageViews / n,
-        bounceRate: n === 0 ? null : bounces / n,
-      };
+      return sessionsReportOf(await liveIn(checkQuery(query, 'sessions')));
     },
 
     async conversions(query): Promise<ConversionsReport> {
@@ -277,10 +358,13 @@ export function createReports(c: Collections): Reports {
           },
         },
       };
-      const docs = await c.sessions
+      const ids = (await liveIn(q)).map((s) => s.id);
+      if (ids.length === 0) return [];
+      const docs = await c.pageViews
         .aggregate([
-          ...sessionPaths(await sessionMatch(q, botsFor(q))),
-          { $match: { 'paths.0': { $exists: true } } },
+          { $match: { sessionId: { $in: ids } } },
+          { $sort: { sessionId: 1, seq: 1, _id: 1 } },
+          { $group: { _id: '$sessionId', paths: { $push: '$path' } } },
           {
             $lookup: {
               from: collectionName(c, 'conversions'),
@@ -410,6 +494,66 @@ export function createReports(c: Collections): Reports {
           views,
         })),
       };
+    },
+
+    async overview(query): Promise<OverviewReport> {
+      const q = checkQuery(query, 'overview');
+      const match = await withPath(c.pageViews, { day: dayRange(q) }, 'path', q.path);
+      const counted = q.includeBots ? true : { $eq: ['$isBot', false] };
+      const [counts, uniques, live] = await Promise.all([
+        c.pageViews
+          .aggregate([
+            { $match: match },
+            {
+              $group: {
+                _id: '$day',
+                pageViews: { $sum: { $cond: [counted, 1, 0] } },
+                authenticatedViews: { $sum: { $cond: [{ $and: [counted, '$authenticated'] }, 1, 0] } },
+                botViews: { $sum: { $cond: ['$isBot', 1, 0] } },
+              },
+            },
+          ])
+          .toArray(),
+        // Distinct keys per day in two groups, so no document holds a day's keys.
+        c.pageViews
+          .aggregate([
+            { $match: { ...match, visitorKey: { $ne: null }, ...(q.includeBots ? {} : { isBot: false }) } },
+            { $group: { _id: { day: '$day', key: '$visitorKey' } } },
+            { $group: { _id: '$_id.day', n: { $sum: 1 } } },
+          ])
+          .toArray(),
+        liveIn(q),
+      ]);
+      const uniqueOf = new Map(uniques.map((doc) => [String(doc._id), Number(doc.n)]));
+      const views = new Map<string, ViewDayFigures>();
+      for (const doc of counts) {
+        const day = String(doc._id);
+        const pageViews = Number(doc.pageViews);
+        const authenticatedViews = Number(doc.authenticatedViews);
+        views.set(day, {
+          uniqueVisitors: uniqueOf.get(day) ?? 0,
+          pageViews,
+          authenticatedViews,
+          anonymousViews: pageViews - authenticatedViews,
+          botViews: Number(doc.botViews),
+        });
+      }
+      return buildOverview(views, sessionDays(live));
+    },
+
+    async entryPages(query) {
+      const q = checkQuery(query, 'entryPages');
+      return entryPagesOf(await liveIn(q), q.limit);
+    },
+
+    async exitPages(query) {
+      const q = checkQuery(query, 'exitPages');
+      return exitPagesOf(await liveIn(q), q.limit);
+    },
+
+    async countries(query) {
+      const q = checkQuery(query, 'countries');
+      return countriesOf(await liveIn(q), q.limit);
     },
 
     async aggregates(query): Promise<DailyAggregate[]> {

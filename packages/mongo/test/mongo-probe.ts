@@ -1,5 +1,5 @@
 import type { DailyAggregate, Session } from '@anon/core';
-import type { MongoDbLike, MongoDocument } from '@anon/mongo';
+import { COLLECTION_SUFFIXES, type MongoDbLike, type MongoDocument } from '@anon/mongo';
 import type { StoreProbe } from '@anon/testing';
 
 // The probe reads the collections directly, with its own mapping, so the contract checks what MongoDB holds
@@ -81,6 +81,15 @@ export function mongoProbe(db: MongoDbLike, prefix: string): StoreProbe {
       const session: Record<string, unknown> = { id: doc._id };
       for (const field of SESSION_FIELDS) session[field] = doc[field] ?? null;
       return session as unknown as Session;
+    },
+    async tablesHolding(text) {
+      // Every collection of the store, whole documents as JSON: any field holding `text` shows.
+      const found: string[] = [];
+      for (const suffix of Object.values(COLLECTION_SUFFIXES)) {
+        const docs = await all(suffix);
+        if (docs.some((doc) => JSON.stringify(doc).includes(text))) found.push(suffix);
+      }
+      return found;
     },
     async aggregates() {
       const rows = (await all('daily_pages')).map((doc) => {

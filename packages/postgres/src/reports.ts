@@ -2,17 +2,26 @@ import type {
   BotsReport,
   CampaignRow,
   ConversionsReport,
+  CountryRow,
   DailyAggregate,
   DevicesReport,
+  EntryPageRow,
+  ExitPageRow,
   FunnelStepRow,
   JourneyRow,
+  OverviewReport,
   ReferrerRow,
   SessionsReport,
   TopPageRow,
 } from '@anon/core';
-import type { CheckedQuery } from '@anon/core/adapter';
+import {
+  buildOverview,
+  type CheckedQuery,
+  type SessionDayFigures,
+  type ViewDayFigures,
+} from '@anon/core/adapter';
 import { type Queryable, rowsOf } from './client.js';
-import { aggregateWhere, sessionWhere } from './report-query.js';
+import { aggregateWhere, liveSessionsWith, sessionWhere } from './report-query.js';
 import { AGGREGATE_SELECT, CONVERSION_SELECT, toConversion } from './rows.js';
 import { Params, pathCondition } from './sql.js';
 
@@ -52,15 +61,16 @@ export class Reports {
     const p = new Params();
     const [row] = await rowsOf<SessionsReport>(
       db,
-      `SELECT count(*)::int AS sessions, count(s.user_id)::int AS "authenticatedSessions",
-         (count(*) - count(s.user_id))::int AS "anonymousSessions",
-         coalesce(sum(s.page_views), 0)::float8 AS "pageViews",
-         count(*) FILTER (WHERE s.page_views = 1)::int AS bounces,
-         CASE WHEN count(*) > 0 THEN sum(s.duration_ms)::float8 / count(*)::float8 END AS "avgDurationMs",
-         CASE WHEN count(*) > 0 THEN sum(s.page_views)::float8 / count(*)::float8 END AS "pagesPerSession",
+      `WITH ${liveSessionsWith(q, p, this.#s)}
+       SELECT count(*)::int AS sessions, (count(*) FILTER (WHERE l.authenticated))::int AS "authenticatedSessions",
+         (count(*) FILTER (WHERE NOT l.authenticated))::int AS "anonymousSessions",
+         coalesce(sum(l.page_views), 0)::float8 AS "pageViews",
+         count(*) FILTER (WHERE l.page_views = 1)::int AS bounces,
+         CASE WHEN count(*) > 0 THEN sum(l.duration_ms)::float8 / count(*)::float8 END AS "avgDurationMs",
+         CASE WHEN count(*) > 0 THEN sum(l.page_views)::float8 / count(*)::float8 END AS "pagesPerSession",
          CASE WHEN count(*) > 0
-           THEN (count(*) FILTER (WHERE s.page_views = 1))::float8 / count(*)::float8 END AS "bounceRate"
-       FROM ${this.#s}.sessions s WHERE ${sessionWhere(q, p)}`,
+           THEN (count(*) FILTER (WHERE l.page_views = 1))::float8 / count(*)::float8 END AS "bounceRate"
+       FROM live l`,
       p.values,
     );
     return row!;
@@ -160,7 +170,8 @@ export class Reports {
     const p = new Params();
     return rowsOf<JourneyRow>(
       db,
-      `WITH ss AS MATERIALIZED (SELECT s.id FROM ${s}.sessions s WHERE ${sessionWhere(q, p)}),
+      `WITH ${liveSessionsWith(q, p, s)},
+       ss AS MATERIALIZED (SELECT id FROM live),
        v AS (
          SELECT pv.session_id, pv.seq, pv.id, pv.path,
            lag(pv.path) OVER (PARTITION BY pv.session_id ORDER BY pv.seq, pv.id COLLATE "C") AS prev
@@ -248,6 +259,76 @@ export class Reports {
       p.values,
     );
     return row!;
+  }
+
+  /**
+   * Two reads: page-view figures per day (unique visitors as distinct keys per day) and live-session figures
+   * per day; core's `buildOverview` assembles them.
+   */
+  async overview(db: Queryable, q: CheckedQuery): Promise<OverviewReport> {
+    const s = this.#s;
+    const vp = new Params();
+    const counted = q.includeBots ? 'true' : 'NOT pv.is_bot';
+    const viewConds = [`pv.day BETWEEN ${vp.add(q.from, 'date')} AND ${vp.add(q.to, 'date')}`];
+    if (q.path !== null) viewConds.push(pathCondition('pv.path', q.path, vp));
+    const sp = new Params();
+    const [viewRows, sessionRows] = await Promise.all([
+      rowsOf<ViewDayFigures & { day: string }>(
+        db,
+        `SELECT to_char(pv.day, 'YYYY-MM-DD') AS day,
+           (count(DISTINCT pv.visitor_key) FILTER (WHERE ${counted}))::int AS "uniqueVisitors",
+           (count(*) FILTER (WHERE ${counted}))::int AS "pageViews",
+           (count(*) FILTER (WHERE ${counted} AND pv.authenticated))::int AS "authenticatedViews",
+           (count(*) FILTER (WHERE ${counted} AND NOT pv.authenticated))::int AS "anonymousViews",
+           (count(*) FILTER (WHERE pv.is_bot))::int AS "botViews"
+         FROM ${s}.page_views pv WHERE ${viewConds.join(' AND ')} GROUP BY pv.day`,
+        vp.values,
+      ),
+      rowsOf<SessionDayFigures & { day: string }>(
+        db,
+        `WITH ${liveSessionsWith(q, sp, s)}
+         SELECT to_char(l.day, 'YYYY-MM-DD') AS day, count(*)::int AS sessions,
+           (count(*) FILTER (WHERE l.authenticated))::int AS "authenticatedSessions",
+           (count(*) FILTER (WHERE l.page_views = 1))::int AS bounces,
+           coalesce(sum(l.duration_ms), 0)::float8 AS "durationSum"
+         FROM live l GROUP BY l.day`,
+        sp.values,
+      ),
+    ]);
+    const byDay = <T extends { day: string }>(rows: T[]) =>
+      new Map(rows.map(({ day, ...figures }) => [day, figures]));
+    return buildOverview(byDay(viewRows), byDay(sessionRows));
+  }
+
+  /** Live sessions in range grouped by `column` of `live`, with `extra` aggregates; count desc then key. */
+  async #groupLive<R>(db: Queryable, q: CheckedQuery, column: string, alias: string, extra = '') {
+    const p = new Params();
+    return rowsOf<R>(
+      db,
+      `WITH ${liveSessionsWith(q, p, this.#s)}
+       SELECT l.${column} AS "${alias}", count(*)::int AS sessions${extra} FROM live l
+       GROUP BY l.${column} ORDER BY count(*) DESC, ${key(`l.${column}`)}
+       LIMIT ${p.add(q.limit, 'int')}`,
+      p.values,
+    );
+  }
+
+  entryPages(db: Queryable, q: CheckedQuery): Promise<EntryPageRow[]> {
+    return this.#groupLive(
+      db,
+      q,
+      'landing_path',
+      'path',
+      ', (count(*) FILTER (WHERE l.page_views = 1))::int AS bounces',
+    );
+  }
+
+  exitPages(db: Queryable, q: CheckedQuery): Promise<ExitPageRow[]> {
+    return this.#groupLive(db, q, 'exit_path', 'path');
+  }
+
+  countries(db: Queryable, q: CheckedQuery): Promise<CountryRow[]> {
+    return this.#groupLive(db, q, 'country', 'country', ', sum(l.page_views)::int AS views');
   }
 
   async aggregates(db: Queryable, q: CheckedQuery): Promise<DailyAggregate[]> {

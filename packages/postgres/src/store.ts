@@ -5,6 +5,7 @@ import {
   type ConversionsReport,
   type DailyAggregate,
   type DevicesReport,
+  type EraseResult,
   type EventBatch,
   type FunnelStepRow,
   type JourneyRow,
@@ -21,6 +22,7 @@ import {
 } from '@anon/core';
 import {
   checkBatch,
+  checkEraseUser,
   checkFunnelSteps,
   checkMaxSteps,
   checkPurgeBefore,
@@ -29,6 +31,7 @@ import {
   checkVisitorSessions,
 } from '@anon/core/adapter';
 import { inTransaction, type PostgresClient, type Queryable, rowsOf } from './client.js';
+import { eraseUser } from './erase.js';
 import { isRetryable, storeError } from './errors.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { Partitions } from './partitions.js';
@@ -235,6 +238,13 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
       });
     },
 
+    eraseUser(userId: string): Promise<EraseResult> {
+      return run('eraseUser', async () => {
+        const id = checkEraseUser(userId, SOURCE);
+        return inTransaction(client, (q) => eraseUser(q, quoted, id));
+      });
+    },
+
     topPages: (q: ReportQuery): Promise<TopPageRow[]> =>
       read('topPages', (db) => reports.topPages(db, checkQuery(q))),
     sessions: (q: ReportQuery): Promise<SessionsReport> =>
@@ -252,6 +262,10 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
     devices: (q: ReportQuery): Promise<DevicesReport> =>
       read('devices', (db) => reports.devices(db, checkQuery(q))),
     bots: (q: ReportQuery): Promise<BotsReport> => read('bots', (db) => reports.bots(db, checkQuery(q))),
+    overview: (q: ReportQuery) => read('overview', (db) => reports.overview(db, checkQuery(q))),
+    entryPages: (q: ReportQuery) => read('entryPages', (db) => reports.entryPages(db, checkQuery(q))),
+    exitPages: (q: ReportQuery) => read('exitPages', (db) => reports.exitPages(db, checkQuery(q))),
+    countries: (q: ReportQuery) => read('countries', (db) => reports.countries(db, checkQuery(q))),
     aggregates: (q: ReportQuery): Promise<DailyAggregate[]> =>
       read('aggregates', (db) => reports.aggregates(db, checkQuery(q))),
 

@@ -8,6 +8,8 @@ export interface StoreProbe {
   session(id: string): Promise<Session | null>;
   aggregates(): Promise<DailyAggregate[]>;
   conversionIds(): Promise<string[]>;
+  /** Tables of the schema with a row whose text form contains `text` (the erasure check). */
+  tablesHolding(text: string): Promise<string[]>;
   /** Any SQL, for the tests' own checks. */
   rows<R>(sql: string, params?: unknown[]): Promise<R[]>;
   /** Days that have a `page_views` partition, sorted. */
@@ -95,6 +97,23 @@ export function storeProbe(client: PostgresClient, schema: string): StoreProbe {
         tabletViews: num(r.tablet_views),
         botViews: num(r.bot_views),
       }));
+    },
+    async tablesHolding(text) {
+      // Every table the schema holds, partitions included; a row's text form carries every column.
+      const tables = await rows<{ name: string }>(
+        `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY 1`,
+        [schema],
+      );
+      const found: string[] = [];
+      for (const { name } of tables) {
+        const [hit] = await rows<{ n: number }>(
+          `SELECT count(*)::int AS n FROM ${s}."${name}" r WHERE strpos(r::text, $1) > 0`,
+          [text],
+        );
+        if ((hit?.n ?? 0) > 0) found.push(name);
+      }
+      return found;
     },
     async partitionDays(table = 'page_views') {
       const list = await rows<{ name: string }>(

@@ -12,6 +12,12 @@ export interface StoreProbe {
   aggregates(): Promise<DailyAggregate[]>;
   /** Every stored conversion id. */
   conversionIds(): Promise<string[]>;
+  /**
+   * Where `text` occurs in any field of any row or document the store holds, one entry per table or
+   * collection that has such a row (its name), for the erasure check. Optional: without it, erasure is checked
+   * through the other reads only.
+   */
+  tablesHolding?(text: string): Promise<string[]>;
 }
 
 /** A fresh, empty store (its write side at least) with its probe; `cleanup` drops whatever the test wrote. */

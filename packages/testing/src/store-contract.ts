@@ -11,6 +11,7 @@ import {
 } from '@anon/core';
 import { DEFAULT_STORE_SETTINGS, MAX_FUNNEL_STEPS, recomputeAggregates } from '@anon/core/adapter';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { erasureContract } from './erasure-contract.js';
 import { expectReportsEqual, readReports } from './expect-reports.js';
 import {
   batchOf,
@@ -34,6 +35,7 @@ import {
 } from './fixtures.js';
 import { generateTraffic, type Traffic, type TrafficOptions } from './generate-traffic.js';
 import type { StoreHarness, StoreProbe, StoreWriterHarness } from './harness.js';
+import { registerLiveReportChecks } from './live-reports-contract.js';
 import { mergeSessionSummary } from './merge-session.js';
 import { mulberry32 } from './random.js';
 import { computeTruth, type ReportExtras } from './traffic-truth.js';
@@ -192,6 +194,8 @@ function registerContract(
       harness = null;
       await done?.cleanup();
     }, timeout);
+
+    if (parts.writer) erasureContract(h, timeout);
 
     writerIt(
       'stores page views, metrics, sessions and conversions where the probe can read them',
@@ -998,5 +1002,7 @@ function registerContract(
       },
       timeout,
     );
+
+    registerLiveReportChecks(reportsIt, h, traffic, timeout);
   });
 }

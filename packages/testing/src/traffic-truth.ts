@@ -3,11 +3,16 @@ import type {
   CampaignRow,
   Conversion,
   ConversionsReport,
+  CountryRow,
   DailyAggregate,
   DevicesReport,
   DeviceType,
+  EntryPageRow,
+  ExitPageRow,
   FunnelStepRow,
   JourneyRow,
+  OverviewFigures,
+  OverviewReport,
   PageMetric,
   PageView,
   ReferrerRow,
@@ -68,6 +73,10 @@ export interface TrafficTruth {
   devices(q: ReportQuery): DevicesReport;
   bots(q: ReportQuery): BotsReport;
   aggregates(q: ReportQuery): DailyAggregate[];
+  overview(q: ReportQuery): OverviewReport;
+  entryPages(q: ReportQuery): EntryPageRow[];
+  exitPages(q: ReportQuery): ExitPageRow[];
+  countries(q: ReportQuery): CountryRow[];
   reports(q: ReportQuery, extras?: ReportExtras): ReportSet;
 }
 
@@ -114,6 +123,79 @@ function countDesc<K extends string | null>(counts: Map<K, number>): { key: K; c
 
 function bump<K>(map: Map<K, number>, key: K): void {
   map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+/** A session as the session-level reports count it, recomputed from its stored rows. */
+export interface LiveSessionTruth {
+  id: string;
+  /** The summary's day, else the day of its landing view (lowest `seq`). */
+  day: string;
+  /** The summary's landing page, else the landing view's path. */
+  landingPath: string;
+  /** The summary says bot, or any stored view of the session is a bot view. */
+  isBot: boolean;
+  /** The summary or any stored view carries a user id. */
+  authenticated: boolean;
+  /** The last stored view's path (highest `seq`), else the summary's exit page. */
+  exitPath: string;
+  /** The summary's country, else the landing view's. */
+  country: string | null;
+  /** The greater of the summary's count and the number of stored views. */
+  pageViews: number;
+  /** Latest minus earliest time known from the summary and the stored views. */
+  durationMs: number;
+}
+
+/**
+ * Every session of a store's rows, whether a summary of it is stored or only its page views: the summary and
+ * the stored views merged, so a summary written on the first view and never since (a live session) counts
+ * what its views say — group by `sessionId`, duration = last − first view, bounce = one view. Unsessioned
+ * views (`sessionId` null) are not sessions.
+ */
+export function liveSessionsOf(data: TruthData): LiveSessionTruth[] {
+  const summaries = new Map<string, Session>();
+  for (const s of data.sessions) summaries.set(s.id, s);
+  const views = new Map<string, PageView[]>();
+  for (const view of data.views) {
+    if (view.sessionId === null) continue;
+    const list = views.get(view.sessionId) ?? [];
+    list.push(view);
+    views.set(view.sessionId, list);
+  }
+  const ids = new Set<string>([...summaries.keys(), ...views.keys()]);
+  const out: LiveSessionTruth[] = [];
+  for (const id of ids) {
+    const summary = summaries.get(id) ?? null;
+    const list = views.get(id) ?? [];
+    let landing: PageView | null = null;
+    let exit: PageView | null = null;
+    let first = summary === null ? Number.POSITIVE_INFINITY : summary.startedAt;
+    let last = summary === null ? Number.NEGATIVE_INFINITY : summary.lastSeenAt;
+    let isBot = summary?.isBot ?? false;
+    let authenticated = summary !== null && summary.userId !== null;
+    for (const view of list) {
+      if (landing === null || view.seq < landing.seq || (view.seq === landing.seq && view.id < landing.id)) {
+        landing = view;
+      }
+      if (exit === null || view.seq > exit.seq || (view.seq === exit.seq && view.id > exit.id)) exit = view;
+      if (view.at < first) first = view.at;
+      if (view.at > last) last = view.at;
+      if (view.isBot) isBot = true;
+      if (view.userId !== null) authenticated = true;
+    }
+    out.push({
+      id,
+      day: summary?.day ?? (landing as PageView).day,
+      landingPath: summary?.landingPath ?? (landing as PageView).path,
+      exitPath: exit !== null ? exit.path : (summary as Session).exitPath,
+      country: summary !== null ? summary.country : (landing as PageView).country,
+      isBot,
+      authenticated,
+      pageViews: Math.max(summary?.pageViews ?? 0, list.length),
+      durationMs: last - first,
+    });
+  }
+  return out;
 }
 
 /** Build the truth over a store's final contents. */
@@ -210,14 +292,18 @@ export function computeTruth(data: TruthData): TrafficTruth {
     return out.slice(0, limitOf(q));
   };
 
+  const live = liveSessionsOf(data);
+  const liveIn = (q: ReportQuery): LiveSessionTruth[] =>
+    live.filter((s) => inRange(s.day, q) && pathOk(s.landingPath, q) && (q.includeBots || !s.isBot));
+
   const sessions = (q: ReportQuery): SessionsReport => {
-    const list = sessionsIn(q);
+    const list = liveIn(q);
     let authenticated = 0;
     let pageViews = 0;
     let bounces = 0;
     let duration = 0;
     for (const s of list) {
-      if (s.userId !== null) authenticated += 1;
+      if (s.authenticated) authenticated += 1;
       pageViews += s.pageViews;
       if (s.pageViews === 1) bounces += 1;
       duration += s.durationMs;
@@ -282,9 +368,12 @@ export function computeTruth(data: TruthData): TrafficTruth {
   const journeys = (q: ReportQuery & { maxSteps?: number }): JourneyRow[] => {
     const maxSteps = q.maxSteps ?? 5;
     const groups = new Map<string, JourneyRow>();
-    for (const s of sessionsIn(q)) {
+    for (const s of liveIn(q)) {
+      const views = viewsBySession.get(s.id) ?? [];
+      // A session none of whose page views is stored has no journey.
+      if (views.length === 0) continue;
       const steps: string[] = [];
-      for (const view of viewsBySession.get(s.id) ?? []) {
+      for (const view of views) {
         if (steps[steps.length - 1] !== view.path) steps.push(view.path);
       }
       const kept = steps.slice(0, maxSteps);
@@ -443,6 +532,97 @@ export function computeTruth(data: TruthData): TrafficTruth {
       .slice(0, limitOf(q));
   };
 
+  // overview, entryPages, exitPages, countries: plain loops over the views and the live sessions.
+  const overview = (q: ReportQuery): OverviewReport => {
+    const allDays = new Set<string>();
+    const viewsOn = new Map<string, PageView[]>();
+    for (const view of data.views) {
+      if (!inRange(view.day, q) || !pathOk(view.path, q)) continue;
+      allDays.add(view.day);
+      const list = viewsOn.get(view.day) ?? [];
+      list.push(view);
+      viewsOn.set(view.day, list);
+    }
+    const sessionsOn = new Map<string, LiveSessionTruth[]>();
+    for (const s of liveIn(q)) {
+      allDays.add(s.day);
+      const list = sessionsOn.get(s.day) ?? [];
+      list.push(s);
+      sessionsOn.set(s.day, list);
+    }
+    const figures = (views: PageView[], list: LiveSessionTruth[]): OverviewFigures & { duration: number } => {
+      const counted = views.filter((v) => q.includeBots || !v.isBot);
+      const keys = new Set(counted.filter((v) => v.visitorKey !== null).map((v) => v.visitorKey));
+      const duration = list.reduce((sum, s) => sum + s.durationMs, 0);
+      const bounces = list.filter((s) => s.pageViews === 1).length;
+      const authenticatedSessions = list.filter((s) => s.authenticated).length;
+      return {
+        uniqueVisitors: keys.size,
+        pageViews: counted.length,
+        authenticatedViews: counted.filter((v) => v.authenticated).length,
+        anonymousViews: counted.filter((v) => !v.authenticated).length,
+        botViews: views.filter((v) => v.isBot).length,
+        sessions: list.length,
+        authenticatedSessions,
+        anonymousSessions: list.length - authenticatedSessions,
+        bounces,
+        bounceRate: list.length === 0 ? null : bounces / list.length,
+        avgDurationMs: list.length === 0 ? null : duration / list.length,
+        duration,
+      };
+    };
+    const days = [...allDays].sort().map((day) => {
+      const { duration: _, ...f } = figures(viewsOn.get(day) ?? [], sessionsOn.get(day) ?? []);
+      return { day, ...f };
+    });
+    // Unique visitors of a range: the sum of the days' (keys do not link across days).
+    const all = figures([...viewsOn.values()].flat(), [...sessionsOn.values()].flat());
+    const { duration: _, ...total } = all;
+    total.uniqueVisitors = days.reduce((sum, d) => sum + d.uniqueVisitors, 0);
+    return { days, total };
+  };
+
+  const bySessions = <R extends { key: string | null; sessions: number }>(rows: R[]): R[] =>
+    rows.sort((a, b) => b.sessions - a.sessions || compareKeys(a.key, b.key));
+
+  const entryPages = (q: ReportQuery): EntryPageRow[] => {
+    const rows = new Map<string, { key: string; sessions: number; bounces: number }>();
+    for (const s of liveIn(q)) {
+      const row = rows.get(s.landingPath) ?? { key: s.landingPath, sessions: 0, bounces: 0 };
+      row.sessions += 1;
+      if (s.pageViews === 1) row.bounces += 1;
+      rows.set(s.landingPath, row);
+    }
+    return bySessions([...rows.values()])
+      .slice(0, limitOf(q))
+      .map((r) => ({ path: r.key, sessions: r.sessions, bounces: r.bounces }));
+  };
+
+  const exitPages = (q: ReportQuery): ExitPageRow[] => {
+    const rows = new Map<string, { key: string; sessions: number }>();
+    for (const s of liveIn(q)) {
+      const row = rows.get(s.exitPath) ?? { key: s.exitPath, sessions: 0 };
+      row.sessions += 1;
+      rows.set(s.exitPath, row);
+    }
+    return bySessions([...rows.values()])
+      .slice(0, limitOf(q))
+      .map((r) => ({ path: r.key, sessions: r.sessions }));
+  };
+
+  const countries = (q: ReportQuery): CountryRow[] => {
+    const rows = new Map<string | null, { key: string | null; sessions: number; views: number }>();
+    for (const s of liveIn(q)) {
+      const row = rows.get(s.country) ?? { key: s.country, sessions: 0, views: 0 };
+      row.sessions += 1;
+      row.views += s.pageViews;
+      rows.set(s.country, row);
+    }
+    return bySessions([...rows.values()])
+      .slice(0, limitOf(q))
+      .map((r) => ({ country: r.key, sessions: r.sessions, views: r.views }));
+  };
+
   return {
     data,
     topPages,
@@ -455,6 +635,10 @@ export function computeTruth(data: TruthData): TrafficTruth {
     devices,
     bots,
     aggregates,
+    overview,
+    entryPages,
+    exitPages,
+    countries,
     reports: (q, extras = {}) => ({
       topPages: topPages(q),
       sessions: sessions(q),

@@ -19,6 +19,11 @@ function memoryProbe(store: MemoryStore): StoreProbe {
     async conversionIds() {
       return store.dump().conversions.map((c) => c.id);
     },
+    async tablesHolding(text) {
+      return Object.entries(store.dump())
+        .filter(([, rows]) => rows.some((row: object) => JSON.stringify(row).includes(text)))
+        .map(([name]) => name);
+    },
   };
 }
 

@@ -13,6 +13,7 @@ export {
 export { touchOf } from '../conversion.js';
 export { compareCodePoints, compareKeyLists, compareKeys } from '../memory/code-point-order.js';
 export { checkBatch, STORED_EVENT_BODY } from './check-batch.js';
+export { checkEraseUser } from './check-erase.js';
 export {
   type CheckedQuery,
   checkFunnelSteps,
@@ -37,6 +38,25 @@ export {
   checkSessionIds,
   checkSessionRules,
 } from './hot-store-checks.js';
+export {
+  foldViews,
+  type LiveSession,
+  liveSession,
+  mergeLive,
+  type SummaryPart,
+  type ViewFold,
+} from './live-session.js';
+export {
+  buildOverview,
+  countriesOf,
+  entryPagesOf,
+  exitPagesOf,
+  type SessionDayFigures,
+  sessionDays,
+  sessionsReportOf,
+  type ViewDayFigures,
+  viewDays,
+} from './overview.js';
 export {
   compareCampaignRows,
   compareCounted,

@@ -4,6 +4,16 @@ import {
   checkMaxSteps,
   checkQuery as checkReportQuery,
 } from '../adapter/check-query.js';
+import { type LiveSession, liveSession } from '../adapter/live-session.js';
+import {
+  buildOverview,
+  countriesOf,
+  entryPagesOf,
+  exitPagesOf,
+  sessionDays,
+  sessionsReportOf,
+  viewDays,
+} from '../adapter/overview.js';
 import {
   compareCampaignRows,
   compareCounted,
@@ -50,6 +60,30 @@ export function createReports(state: StoreState): Reports {
         if (q.path !== null && !matchPath(q.path, s.landingPath)) continue;
         found.push(s);
       }
+    }
+    return found;
+  };
+  /**
+   * Sessions in range as the session-level reports count them (`liveSession`): summaries merged with their
+   * stored views, and sessions whose views are stored but whose summary is not yet.
+   */
+  const liveIn = (q: Query): LiveSession[] => {
+    const found: LiveSession[] = [];
+    const keep = (s: LiveSession | null): void => {
+      if (s === null || s.day < q.from || s.day > q.to) return;
+      if (s.isBot && !q.includeBots) return;
+      if (q.path !== null && !matchPath(q.path, s.landingPath)) return;
+      found.push(s);
+    };
+    for (const [day, ids] of state.sessionsByDay) {
+      if (day < q.from || day > q.to) continue;
+      for (const id of ids) {
+        const s = state.sessions.get(id);
+        if (s !== undefined) keep(liveSession(s, state.viewsBySession.get(id) ?? []));
+      }
+    }
+    for (const [id, views] of state.viewsBySession) {
+      if (!state.sessions.has(id)) keep(liveSession(null, views));
     }
     return found;
   };
@@ -125,29 +159,7 @@ export function createReports(state: StoreState): Reports {
     },
 
     async sessions(query): Promise<SessionsReport> {
-      const q = checkQuery(query);
-      const found = sessionsIn(q, botsFor(q));
-      let authenticated = 0;
-      let pageViews = 0;
-      let bounces = 0;
-      let duration = 0;
-      for (const s of found) {
-        if (s.userId !== null) authenticated++;
-        pageViews += s.pageViews;
-        if (s.pageViews === 1) bounces++;
-        duration += s.durationMs;
-      }
-      const n = found.length;
-      return {
-        sessions: n,
-        authenticatedSessions: authenticated,
-        anonymousSessions: n - authenticated,
-        pageViews,
-        bounces,
-        avgDurationMs: n === 0 ? null : duration / n,
-        pagesPerSession: n === 0 ? null : pageViews / n,
-        bounceRate: n === 0 ? null : bounces / n,
-      };
+      return sessionsReportOf(liveIn(checkQuery(query)));
     },
 
     async conversions(query): Promise<ConversionsReport> {
@@ -201,7 +213,7 @@ export function createReports(state: StoreState): Reports {
       const q = checkQuery(query);
       const maxSteps = checkMaxSteps(query.maxSteps, SOURCE);
       const groups = new Map<string, JourneyRow>();
-      for (const s of sessionsIn(q, botsFor(q))) {
+      for (const s of liveIn(q)) {
         const views = viewsOf(s.id);
         if (views.length === 0) continue;
         const steps: string[] = [];
@@ -279,6 +291,26 @@ export function createReports(state: StoreState): Reports {
         .slice(0, q.limit)
         .map(([path, n]) => ({ path, views: n }));
       return { views, sessions: sessionsIn(q, 'only').length, topPaths };
+    },
+
+    async overview(query) {
+      const q = checkQuery(query);
+      return buildOverview(viewDays(state.pageViews.values(), q), sessionDays(liveIn(q)));
+    },
+
+    async entryPages(query) {
+      const q = checkQuery(query);
+      return entryPagesOf(liveIn(q), q.limit);
+    },
+
+    async exitPages(query) {
+      const q = checkQuery(query);
+      return exitPagesOf(liveIn(q), q.limit);
+    },
+
+    async countries(query) {
+      const q = checkQuery(query);
+      return countriesOf(liveIn(q), q.limit);
     },
 
     async aggregates(query) {

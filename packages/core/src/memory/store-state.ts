@@ -13,7 +13,7 @@ export interface StoreState {
   readonly sessionsByDay: Map<Day, Set<string>>;
   readonly sessionsByVisitor: Map<string, Set<string>>;
   readonly conversions: Map<string, Conversion>;
-  /** Ids of sessions named by any conversion (conversions are never purged, so neither is this). */
+  /** Ids of sessions named by any conversion (conversions are never purged; `eraseUser` rebuilds it). */
   readonly convertedSessions: Set<string>;
   /** day → path → row. */
   readonly aggregates: Map<Day, Map<string, DailyAggregate>>;

@@ -1,10 +1,11 @@
 import { checkBatch } from '../adapter/check-batch.js';
+import { checkEraseUser } from '../adapter/check-erase.js';
 import { checkPurgeBefore, checkVisitorSessions } from '../adapter/check-query.js';
 import { mergeSession, sessionChanged } from '../adapter/session-merge.js';
 import { checkStoreSettings, DEFAULT_STORE_SETTINGS, purgeCutoffDay } from '../adapter/store-settings.js';
 import { applyMetric, applyView, emptyAggregate } from '../aggregate.js';
 import { AnonError } from '../errors.js';
-import type { Store, StoreSettings, WriteResult } from '../ports.js';
+import type { EraseResult, Store, StoreSettings, WriteResult } from '../ports.js';
 import type {
   AnonEvent,
   Conversion,
@@ -104,6 +105,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     async purge(before, purgeOptions) {
       return purge(state, checkPurgeBefore(before, SOURCE), settings.timeZone, purgeOptions?.dryRun === true);
+    },
+
+    async eraseUser(userId) {
+      return eraseUser(state, checkEraseUser(userId, SOURCE));
     },
 
     ...createReports(state),
@@ -251,16 +256,71 @@ function purge(state: StoreState, before: number, timeZone: string, dryRun: bool
   };
   if (dryRun) return result;
 
-  for (const session of sessions) {
-    state.sessions.delete(session.id);
-    state.viewsBySession.delete(session.id);
-    removeFromIndex(state.sessionsByDay, session.day, session.id);
-    removeFromIndex(state.sessionsByVisitor, session.visitorKey, session.id);
-  }
+  for (const session of sessions) dropSession(state, session);
   for (const id of viewIds) state.pageViews.delete(id);
   for (const key of metricKeys) state.metrics.delete(key);
   // Unique-visitor sets are only needed while a day can still receive views.
   const cutoffDay = purgeCutoffDay(before, timeZone);
   for (const day of state.uniques.keys()) if (day < cutoffDay) state.uniques.delete(day);
   return result;
+}
+
+/** Removes one session with its index entries (its page views and metrics are the caller's to remove). */
+function dropSession(state: StoreState, session: Session): void {
+  state.sessions.delete(session.id);
+  state.viewsBySession.delete(session.id);
+  removeFromIndex(state.sessionsByDay, session.day, session.id);
+  removeFromIndex(state.sessionsByVisitor, session.visitorKey, session.id);
+}
+
+function eraseUser(state: StoreState, userId: string): EraseResult {
+  const conversionIds: string[] = [];
+  const sessionIds = new Set<string>();
+  for (const conversion of state.conversions.values()) {
+    if (conversion.userId !== userId) continue;
+    conversionIds.push(conversion.id);
+    for (const id of conversion.sessionIds) sessionIds.add(id);
+  }
+  for (const session of state.sessions.values()) {
+    if (session.userId === userId || session.convertedUserId === userId) sessionIds.add(session.id);
+  }
+  const viewIds = new Set<string>();
+  for (const view of state.pageViews.values()) {
+    if (view.userId === userId || (view.sessionId !== null && sessionIds.has(view.sessionId))) {
+      viewIds.add(view.id);
+    }
+  }
+  const metricKeys: string[] = [];
+  for (const [key, metric] of state.metrics) {
+    if (viewIds.has(metric.viewId) || (metric.sessionId !== null && sessionIds.has(metric.sessionId))) {
+      metricKeys.push(key);
+    }
+  }
+  let sessions = 0;
+  for (const id of sessionIds) {
+    const session = state.sessions.get(id);
+    if (session === undefined) continue;
+    dropSession(state, session);
+    sessions++;
+  }
+  for (const id of viewIds) {
+    const sessionId = state.pageViews.get(id)?.sessionId ?? null;
+    state.pageViews.delete(id);
+    // A view of another user's session that carried this user id: take it out of that session's list too.
+    const list = sessionId === null ? undefined : state.viewsBySession.get(sessionId);
+    if (sessionId !== null && list !== undefined) {
+      state.viewsBySession.set(
+        sessionId,
+        list.filter((v) => v.id !== id),
+      );
+    }
+  }
+  for (const key of metricKeys) state.metrics.delete(key);
+  for (const id of conversionIds) state.conversions.delete(id);
+  // The converted-session index names sessions of the remaining conversions only.
+  state.convertedSessions.clear();
+  for (const conversion of state.conversions.values()) {
+    for (const id of conversion.sessionIds) state.convertedSessions.add(id);
+  }
+  return { sessions, pageViews: viewIds.size, metrics: metricKeys.length, conversions: conversionIds.length };
 }
