@@ -19,6 +19,18 @@ export async function run(args: string[], env: NodeJS.ProcessEnv = {}, stopSigna
 }
 
 const REPORT_SHAPES: [string, string[], (json: unknown) => void][] = [
+  [
+    'overview',
+    [],
+    (j) => {
+      const o = j as { days: { pageViews: number }[]; total: { pageViews: number; uniqueVisitors: number } };
+      expect(o.total.pageViews).toBeGreaterThan(0);
+      expect(o.days.reduce((sum, d) => sum + d.pageViews, 0)).toBe(o.total.pageViews);
+    },
+  ],
+  ['entry', [], (j) => expect((j as { sessions: number }[])[0]?.sessions).toBeGreaterThan(0)],
+  ['exit', [], (j) => expect((j as { sessions: number }[])[0]?.sessions).toBeGreaterThan(0)],
+  ['countries', [], (j) => expect(Array.isArray(j)).toBe(true)],
   ['pages', [], (j) => expect((j as { path: string }[])[0]).toHaveProperty('uniqueVisitors')],
   ['sessions', [], (j) => expect(j).toHaveProperty('bounceRate')],
   ['conversions', [], (j) => expect(j).toHaveProperty('conversionRate')],

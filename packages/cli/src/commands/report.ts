@@ -1,9 +1,13 @@
-import type { ReportQuery, Store } from '@anon/core';
+import type { OverviewFigures, ReportQuery, Store } from '@anon/core';
 import { percent, seconds, table } from '../table.js';
 import { UsageError } from '../usage-error.js';
 
 export const REPORTS = [
+  'overview',
   'pages',
+  'entry',
+  'exit',
+  'countries',
   'sessions',
   'conversions',
   'funnel',
@@ -28,6 +32,67 @@ export async function runReport(
   steps: string[],
 ): Promise<{ json: unknown; text: string }> {
   switch (name) {
+    case 'overview': {
+      const o = await store.overview(q);
+      const row = (label: string, f: OverviewFigures) => [
+        label,
+        f.uniqueVisitors,
+        f.sessions,
+        f.pageViews,
+        f.authenticatedViews,
+        f.anonymousViews,
+        percent(f.bounceRate),
+        seconds(f.avgDurationMs),
+        f.botViews,
+      ];
+      return {
+        json: o,
+        text: table(
+          [
+            'day',
+            'visitors',
+            'sessions',
+            'page views',
+            'auth',
+            'anon',
+            'bounce rate',
+            'avg duration',
+            'bot views',
+          ],
+          [...o.days.map((d) => row(d.day, d)), row('total', o.total)],
+        ),
+      };
+    }
+    case 'entry': {
+      const rows = await store.entryPages(q);
+      return {
+        json: rows,
+        text: table(
+          ['entry page', 'sessions', 'bounces'],
+          rows.map((r) => [r.path, r.sessions, r.bounces]),
+        ),
+      };
+    }
+    case 'exit': {
+      const rows = await store.exitPages(q);
+      return {
+        json: rows,
+        text: table(
+          ['exit page', 'sessions'],
+          rows.map((r) => [r.path, r.sessions]),
+        ),
+      };
+    }
+    case 'countries': {
+      const rows = await store.countries(q);
+      return {
+        json: rows,
+        text: table(
+          ['country', 'sessions', 'views'],
+          rows.map((r) => [r.country ?? '(unknown)', r.sessions, r.views]),
+        ),
+      };
+    }
     case 'pages': {
       const rows = await store.topPages(q);
       return {

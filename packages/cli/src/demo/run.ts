@@ -167,10 +167,16 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
   io.out(
     `\nanon report · ${from} → ${to} · ${finalized} sessions finalized · ${active} visitors were active in the last 5 minutes of traffic`,
   );
+  await section(
+    'Overview (visitors are unique per day: keys of different days cannot be linked)',
+    'overview',
+  );
   await section('Top pages (bots excluded)', 'pages');
   await section('Sessions', 'sessions');
   await section('Conversions: anonymous visitors who signed up', 'conversions');
   await section('Funnel', 'funnel', ['/', '/pricing', '/signup']);
+  await section('Entry pages', 'entry');
+  await section('Exit pages', 'exit');
   await section('Top journeys', 'journeys');
   await section('Referrers', 'referrers');
   await section('Campaigns', 'campaigns');
