@@ -23,13 +23,13 @@ function round(n: number): number {
 }
 
 /**
- * Page views per day as stacked bars (anonymous, then authenticated) and unique visitors per page as a line,
+ * Page views per day as stacked bars (anonymous, then authenticated) and the day's unique visitors as a line,
  * drawn on the server as inline SVG: no chart library, no script. Each day is a group with its numbers in
  * `data-` attributes and a `<title>` the browser shows on hover.
  */
 export function dailyChart(series: DayPoint[]): SafeHtml {
   const n = Math.max(series.length, 1);
-  const max = Math.max(0, ...series.map((p) => Math.max(p.views, p.pageVisitors)));
+  const max = Math.max(0, ...series.map((p) => Math.max(p.views, p.visitors)));
   const step = niceStep(max);
   const top = Math.max(step, Math.ceil(max / step) * step);
   const plotW = WIDTH - LEFT - RIGHT;
@@ -53,20 +53,20 @@ export function dailyChart(series: DayPoint[]): SafeHtml {
       i % labelEvery === 0
         ? html`<text class="axis" x="${round(LEFT + (i + 0.5) * band)}" y="${HEIGHT - 10}" text-anchor="middle">${formatDay(p.day)}</text>`
         : null;
-    return html`<g data-testid="chart-day" data-day="${p.day}" data-views="${p.views}" data-authenticated="${p.authenticatedViews}" data-anonymous="${p.anonymousViews}" data-page-visitors="${p.pageVisitors}">
-<title>${formatDay(p.day)}: ${formatCount(p.views)} page views (${formatCount(p.anonymousViews)} anonymous, ${formatCount(p.authenticatedViews)} authenticated), ${formatCount(p.pageVisitors)} unique visitors per page</title>
+    return html`<g data-testid="chart-day" data-day="${p.day}" data-views="${p.views}" data-authenticated="${p.authenticatedViews}" data-anonymous="${p.anonymousViews}" data-visitors="${p.visitors}">
+<title>${formatDay(p.day)}: ${formatCount(p.views)} page views (${formatCount(p.anonymousViews)} anonymous, ${formatCount(p.authenticatedViews)} authenticated), ${formatCount(p.visitors)} visitors</title>
 <rect class="hover" x="${round(LEFT + i * band)}" y="${TOP}" width="${round(band)}" height="${plotH}"/>
 <rect class="bar-anon" x="${round(x)}" y="${round(anonTop)}" width="${round(barW)}" height="${round(TOP + plotH - anonTop)}"/>
 <rect class="bar-auth" x="${round(x)}" y="${round(authTop)}" width="${round(barW)}" height="${round(anonTop - authTop)}"/>
 ${label}</g>`;
   });
 
-  const points = series.map((p, i) => `${round(LEFT + (i + 0.5) * band)},${round(y(p.pageVisitors))}`);
+  const points = series.map((p, i) => `${round(LEFT + (i + 0.5) * band)},${round(y(p.visitors))}`);
   const dots =
     series.length <= 45
       ? series.map(
           (p, i) =>
-            html`<circle class="dot" cx="${round(LEFT + (i + 0.5) * band)}" cy="${round(y(p.pageVisitors))}" r="3"/>`,
+            html`<circle class="dot" cx="${round(LEFT + (i + 0.5) * band)}" cy="${round(y(p.visitors))}" r="3"/>`,
         )
       : [];
   const empty =
@@ -74,7 +74,7 @@ ${label}</g>`;
       ? html`<text class="empty" x="${WIDTH / 2}" y="${TOP + plotH / 2}" text-anchor="middle">No page views in this range</text>`
       : null;
 
-  return html`<svg class="chart" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="Page views and unique visitors per page, per day" data-testid="chart">
+  return html`<svg class="chart" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="Page views and unique visitors, per day" data-testid="chart">
 ${grid}${days}
 <polyline class="line" points="${points.join(' ')}"/>${dots}${empty}
 </svg>`;

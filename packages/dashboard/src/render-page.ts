@@ -47,22 +47,27 @@ interface BarRow {
   label: string;
   value: number;
   mono?: boolean;
+  /** Further numbers of the row, each in its own column and in a `data-<name>` attribute. */
+  extra?: { name: 'bounces' | 'views'; value: number }[];
 }
 
-/** A ranked list with a proportional bar behind each label; the raw key and number are in `data-`. */
-function barTable(testId: string, head: [string, string], rows: BarRow[]): SafeHtml {
+/**
+ * A ranked list with a proportional bar behind each label (sized by `value`, the first number column); the raw
+ * key and numbers are in `data-` attributes.
+ */
+function barTable(testId: string, head: [string, string, ...string[]], rows: BarRow[]): SafeHtml {
   const max = Math.max(1, ...rows.map((r) => r.value));
   const body =
     rows.length === 0
-      ? html`<tr><td class="none" colspan="2">No data for this range</td></tr>`
+      ? html`<tr><td class="none" colspan="${head.length}">No data for this range</td></tr>`
       : rows.map(
           (
             r,
-          ) => html`<tr data-testid="${testId}" data-key="${r.key ?? ''}" data-null="${r.key === null ? 'true' : 'false'}" data-value="${r.value}">
+          ) => html`<tr data-testid="${testId}" data-key="${r.key ?? ''}" data-null="${r.key === null ? 'true' : 'false'}" data-value="${r.value}"${(r.extra ?? []).map((e) => html` data-${trusted(e.name)}="${e.value}"`)}>
 <td><div class="barcell"><span class="fill" style="width:${((r.value / max) * 100).toFixed(1)}%"></span><span class="text${r.mono ? ' path' : ''}" title="${r.label}">${r.label}</span></div></td>
-<td class="num">${formatCount(r.value)}</td></tr>`,
+<td class="num">${formatCount(r.value)}</td>${(r.extra ?? []).map((e) => html`<td class="num">${formatCount(e.value)}</td>`)}</tr>`,
         );
-  return html`<table><thead><tr><th>${head[0]}</th><th class="num">${head[1]}</th></tr></thead><tbody>${body}</tbody></table>`;
+  return html`<table><thead><tr><th>${head[0]}</th>${head.slice(1).map((h) => html`<th class="num">${h}</th>`)}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
 function overview(s: DashboardSummary): SafeHtml {
@@ -84,20 +89,21 @@ function overview(s: DashboardSummary): SafeHtml {
           );
   const sub = (anon: number, auth: number, idA: string, idB: string) =>
     html`<span data-testid="${idA}" data-value="${anon}">${formatCount(anon)}</span> anonymous · <span data-testid="${idB}" data-value="${auth}">${formatCount(auth)}</span> authenticated`;
-  return html`<section class="card span-6" aria-label="Overview"><div class="figures">
+  return html`<section class="card span-6" aria-label="Overview"><div class="figures overview">
 ${realtime}
+${figure('overview-visitors', 'Visitors (daily uniques, summed)', o.uniqueVisitors, formatCount(o.uniqueVisitors), 'each visitor once per day')}
 ${figure('overview-page-views', 'Page views', o.pageViews, formatCount(o.pageViews), sub(o.anonymousViews, o.authenticatedViews, 'overview-anonymous-views', 'overview-authenticated-views'))}
-${figure('overview-page-visitors', 'Unique visitors per page', o.pageVisitors, formatCount(o.pageVisitors), 'per page per day, summed')}
-${figure('overview-sessions', 'Sessions', s.sessions.sessions, formatCount(s.sessions.sessions), sub(s.sessions.anonymousSessions, s.sessions.authenticatedSessions, 'overview-anonymous-sessions', 'overview-authenticated-sessions'))}
-${figure('overview-bounce-rate', 'Bounce rate', s.sessions.bounceRate, formatPercent(s.sessions.bounceRate), html`<span data-testid="overview-bounces" data-value="${s.sessions.bounces}">${formatCount(s.sessions.bounces)}</span> one-page sessions`)}
-${figure('overview-avg-duration', 'Avg session', s.sessions.avgDurationMs, formatDuration(s.sessions.avgDurationMs), html`<span data-testid="overview-pages-per-session" data-value="${s.sessions.pagesPerSession ?? ''}">${formatDecimal(s.sessions.pagesPerSession)}</span> pages per session`)}
+${figure('overview-sessions', 'Sessions', o.sessions, formatCount(o.sessions), sub(o.anonymousSessions, o.authenticatedSessions, 'overview-anonymous-sessions', 'overview-authenticated-sessions'))}
+${figure('overview-bounce-rate', 'Bounce rate', o.bounceRate, formatPercent(o.bounceRate), html`<span data-testid="overview-bounces" data-value="${o.bounces}">${formatCount(o.bounces)}</span> one-page sessions`)}
+${figure('overview-avg-duration', 'Avg session', o.avgDurationMs, formatDuration(o.avgDurationMs), html`<span data-testid="overview-pages-per-session" data-value="${s.sessions.pagesPerSession ?? ''}">${formatDecimal(s.sessions.pagesPerSession)}</span> pages per session`)}
+${figure('overview-bot-views', 'Bot views', o.botViews, formatCount(o.botViews), 'kept apart from the rest')}
 ${figure('overview-signups', 'Signups', s.conversions.signups, formatCount(s.conversions.signups), html`<span data-testid="overview-conversion-rate" data-value="${s.conversions.conversionRate ?? ''}">${formatPercent(s.conversions.conversionRate)}</span> of anonymous sessions`)}
 </div></section>`;
 }
 
 function chartPanel(s: DashboardSummary): SafeHtml {
   return html`<section class="card span-6" aria-label="Page views over time"><h2>Page views and visitors</h2>
-<div class="legend"><span><i style="background:var(--accent-soft)"></i>Anonymous views</span><span><i style="background:var(--accent)"></i>Authenticated views</span><span><i style="background:var(--warn)"></i>Unique visitors per page</span></div>
+<div class="legend"><span><i style="background:var(--accent-soft)"></i>Anonymous views</span><span><i style="background:var(--accent)"></i>Authenticated views</span><span><i style="background:var(--warn)"></i>Visitors (daily uniques)</span></div>
 ${dailyChart(s.series)}</section>`;
 }
 
@@ -116,6 +122,38 @@ function topPages(s: DashboardSummary): SafeHtml {
   return html`<section class="card span-6" aria-label="Top pages"><h2>Top pages</h2>
 <table><thead><tr><th>Page</th><th class="num">Views</th><th class="num">Unique visitors per page</th><th class="num">Authenticated</th><th class="num">Anonymous</th><th class="num">Avg time</th><th class="num">Avg scroll</th></tr></thead>
 <tbody>${rows}</tbody></table></section>`;
+}
+
+function entryExitCountries(s: DashboardSummary): SafeHtml {
+  return html`<section class="card span-2" aria-label="Entry pages"><h2>Entry pages</h2>
+${barTable(
+  'entry-page',
+  ['Landing page', 'Sessions', 'Bounces'],
+  s.entryPages.map((r) => ({
+    key: r.path,
+    label: r.path,
+    value: r.sessions,
+    mono: true,
+    extra: [{ name: 'bounces', value: r.bounces }],
+  })),
+)}</section>
+<section class="card span-2" aria-label="Exit pages"><h2>Exit pages</h2>
+${barTable(
+  'exit-page',
+  ['Last page', 'Sessions'],
+  s.exitPages.map((r) => ({ key: r.path, label: r.path, value: r.sessions, mono: true })),
+)}</section>
+<section class="card span-2" aria-label="Countries"><h2>Countries</h2>
+${barTable(
+  'country',
+  ['Country', 'Sessions', 'Views'],
+  s.countries.map((r) => ({
+    key: r.country,
+    label: r.country ?? 'Unknown',
+    value: r.sessions,
+    extra: [{ name: 'views', value: r.views }],
+  })),
+)}</section>`;
 }
 
 function sources(s: DashboardSummary): SafeHtml {
@@ -294,6 +332,7 @@ ${steps === undefined ? null : html`<input type="hidden" name="steps" value="${s
 ${overview(s)}
 ${chartPanel(s)}
 ${topPages(s)}
+${entryExitCountries(s)}
 ${sources(s)}
 ${devices(s)}
 ${conversions(s)}
@@ -301,7 +340,7 @@ ${conversions(s)}
 ${journeys(s)}
 ${bots(s)}
 </main>
-<footer>Bots are excluded from every panel but Bots. Days are counted in the tracker's time zone. <a href="${ctx.basePath}/api/summary${query({ from: s.range.from, to: s.range.to, steps })}">JSON</a></footer>
+<footer>Bots are excluded from every panel but Bots and the bot views of the overview. Days are counted in the tracker's time zone. <a href="${ctx.basePath}/api/summary${query({ from: s.range.from, to: s.range.to, steps })}">JSON</a></footer>
 </body></html>`}`;
 }
 

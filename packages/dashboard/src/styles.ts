@@ -31,7 +31,11 @@ h3{font-size:13px;color:var(--muted);margin:14px 0 6px;font-weight:600}
 .figure .label{white-space:nowrap}
 .figure:first-child{border-left:0;padding-left:0}
 .figure .label{color:var(--muted);font-size:12.5px}
-.figure .value{font-size:26px;font-weight:650;letter-spacing:-.01em;font-variant-numeric:tabular-nums}
+.figures.overview{display:grid;grid-template-columns:repeat(4,minmax(0,1fr))}
+.figures.overview .figure:nth-child(4n+1){border-left:0;padding-left:0}
+@media (max-width:900px){.figures.overview{grid-template-columns:repeat(2,minmax(0,1fr))}
+.figures.overview .figure:nth-child(odd){border-left:0;padding-left:0}.figures.overview .figure:nth-child(even){border-left:1px solid var(--line);padding-left:16px}}
+.figure .value{white-space:nowrap;font-size:26px;font-weight:650;letter-spacing:-.01em;font-variant-numeric:tabular-nums}
 .figure .sub{color:var(--muted);font-size:12px}
 .live{display:inline-block;width:8px;height:8px;border-radius:50%;background:var(--good);margin-right:6px;box-shadow:0 0 0 3px #05966933}
 table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}

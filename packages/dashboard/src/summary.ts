@@ -2,10 +2,14 @@ import type {
   BotsReport,
   CampaignRow,
   ConversionsReport,
+  CountryRow,
   Day,
   DevicesReport,
+  EntryPageRow,
+  ExitPageRow,
   FunnelStepRow,
   JourneyRow,
+  OverviewFigures,
   ReferrerRow,
   SessionsReport,
   Store,
@@ -25,7 +29,10 @@ export type DashboardReports = Pick<
   | 'campaigns'
   | 'devices'
   | 'bots'
-  | 'aggregates'
+  | 'overview'
+  | 'entryPages'
+  | 'exitPages'
+  | 'countries'
 >;
 
 /**
@@ -39,30 +46,21 @@ export interface RealtimeSource {
   activeVisitors(scope?: string): Promise<ActiveVisitors>;
 }
 
-/** Page view totals over the range, from the daily aggregates (bots excluded). */
-export interface Overview {
-  pageViews: number;
-  authenticatedViews: number;
-  anonymousViews: number;
-  /**
-   * Daily unique visitors of each page, summed over pages and days. A visitor who reads two pages counts
-   * twice, and visitor keys are not linkable across days by design: this is "unique visitors per page", not
-   * a count of people.
-   */
-  pageVisitors: number;
-  /** Null when no time on page was measured. */
-  avgTimeOnPageMs: number | null;
-  avgScrollDepth: number | null;
-}
+/**
+ * The overview figures of the range: the `total` of the store's `overview(q)`. Its `uniqueVisitors` is the sum
+ * of each day's site-wide unique visitors: exact for one day, but a person who comes back on another day counts
+ * again, since visitor keys cannot be linked across days (by design).
+ */
+export type Overview = OverviewFigures;
 
-/** One day of the chart. */
+/** One day of the chart, from the day's row of `overview(q)` (zeros for a day with no row). */
 export interface DayPoint {
   day: Day;
   views: number;
   authenticatedViews: number;
   anonymousViews: number;
-  /** Unique visitors per page that day, summed over pages (see `Overview.pageVisitors`). */
-  pageVisitors: number;
+  /** Site-wide unique visitors that day (`overview.days[].uniqueVisitors`). */
+  visitors: number;
 }
 
 /** A funnel over the steps the request named (`?steps=/,/pricing,/signup`). */
@@ -93,6 +91,9 @@ export interface DashboardSummary {
   series: DayPoint[];
   sessions: SessionsReport;
   topPages: TopPageRow[];
+  entryPages: EntryPageRow[];
+  exitPages: ExitPageRow[];
+  countries: CountryRow[];
   referrers: ReferrerRow[];
   campaigns: CampaignRow[];
   devices: DevicesReport;
@@ -117,15 +118,18 @@ export interface SummaryInput {
   onRealtimeError(error: unknown): string;
 }
 
-/** Ask every report at once (they are independent), then derive the overview and the daily series. */
+/** Ask every report at once (they are independent), then lay the overview's days out on the range. */
 export async function loadSummary(input: SummaryInput): Promise<DashboardSummary> {
   const { reports, range, limit } = input;
   const q = { from: range.from, to: range.to };
   const table = { ...q, limit };
   const [
-    aggregates,
+    overview,
     sessions,
     topPages,
+    entryPages,
+    exitPages,
+    countries,
     referrers,
     campaigns,
     devices,
@@ -135,9 +139,12 @@ export async function loadSummary(input: SummaryInput): Promise<DashboardSummary
     bots,
     realtime,
   ] = await Promise.all([
-    reports.aggregates(q),
+    reports.overview(q),
     reports.sessions(q),
     reports.topPages(table),
+    reports.entryPages(table),
+    reports.exitPages(table),
+    reports.countries(table),
     reports.referrers(table),
     reports.campaigns(table),
     reports.devices(table),
@@ -148,48 +155,28 @@ export async function loadSummary(input: SummaryInput): Promise<DashboardSummary
     input.realtime === null ? Promise.resolve(null) : loadRealtime(input.realtime, input.onRealtimeError),
   ]);
 
-  const byDay = new Map<Day, DayPoint>();
-  for (const day of daysOf(range)) {
-    byDay.set(day, { day, views: 0, authenticatedViews: 0, anonymousViews: 0, pageVisitors: 0 });
-  }
-  const overview: Overview = {
-    pageViews: 0,
-    authenticatedViews: 0,
-    anonymousViews: 0,
-    pageVisitors: 0,
-    avgTimeOnPageMs: null,
-    avgScrollDepth: null,
-  };
-  let timeSum = 0;
-  let timeCount = 0;
-  let scrollSum = 0;
-  let scrollCount = 0;
-  for (const row of aggregates) {
-    overview.pageViews += row.views;
-    overview.authenticatedViews += row.authenticatedViews;
-    overview.anonymousViews += row.anonymousViews;
-    overview.pageVisitors += row.uniqueVisitors;
-    timeSum += row.timeOnPageSumMs;
-    timeCount += row.timeOnPageCount;
-    scrollSum += row.scrollDepthSum;
-    scrollCount += row.scrollDepthCount;
-    const point = byDay.get(row.day);
-    // A store answering outside the range would be a bug of its own; the chart keeps to the range asked.
-    if (point === undefined) continue;
-    point.views += row.views;
-    point.authenticatedViews += row.authenticatedViews;
-    point.anonymousViews += row.anonymousViews;
-    point.pageVisitors += row.uniqueVisitors;
-  }
-  if (timeCount > 0) overview.avgTimeOnPageMs = timeSum / timeCount;
-  if (scrollCount > 0) overview.avgScrollDepth = scrollSum / scrollCount;
+  // `overview` leaves out days with no traffic; the chart shows every day of the range, empty ones as zeros.
+  const byDay = new Map(overview.days.map((d) => [d.day, d]));
+  const series = daysOf(range).map((day): DayPoint => {
+    const d = byDay.get(day);
+    return {
+      day,
+      views: d?.pageViews ?? 0,
+      authenticatedViews: d?.authenticatedViews ?? 0,
+      anonymousViews: d?.anonymousViews ?? 0,
+      visitors: d?.uniqueVisitors ?? 0,
+    };
+  });
 
   return {
     range,
-    overview,
-    series: [...byDay.values()],
+    overview: overview.total,
+    series,
     sessions,
     topPages,
+    entryPages,
+    exitPages,
+    countries,
     referrers,
     campaigns,
     devices,

@@ -165,23 +165,24 @@ describe.skipIf(!available)('the dashboard in Chromium', () => {
   });
 
   it('shows the overview figures of the reports', async () => {
-    const aggregates = await store.aggregates(q);
-    const sum = (f: (r: (typeof aggregates)[number]) => number) => aggregates.reduce((n, r) => n + f(r), 0);
+    const { total } = await store.overview(q);
     const sessions = await store.sessions(q);
     const conversions = await store.conversions(table);
     const expected: [string, number][] = [
-      ['overview-page-views', sum((r) => r.views)],
-      ['overview-anonymous-views', sum((r) => r.anonymousViews)],
-      ['overview-authenticated-views', sum((r) => r.authenticatedViews)],
-      ['overview-page-visitors', sum((r) => r.uniqueVisitors)],
-      ['overview-sessions', sessions.sessions],
-      ['overview-anonymous-sessions', sessions.anonymousSessions],
-      ['overview-authenticated-sessions', sessions.authenticatedSessions],
-      ['overview-bounces', sessions.bounces],
+      ['overview-visitors', total.uniqueVisitors],
+      ['overview-page-views', total.pageViews],
+      ['overview-anonymous-views', total.anonymousViews],
+      ['overview-authenticated-views', total.authenticatedViews],
+      ['overview-sessions', total.sessions],
+      ['overview-anonymous-sessions', total.anonymousSessions],
+      ['overview-authenticated-sessions', total.authenticatedSessions],
+      ['overview-bounces', total.bounces],
+      ['overview-bot-views', total.botViews],
       ['overview-signups', conversions.signups],
       ['realtime-total', await tracker.activeVisitors()],
     ];
-    expect(sum((r) => r.views)).toBeGreaterThan(100);
+    expect(total.pageViews).toBeGreaterThan(100);
+    expect(total.botViews).toBeGreaterThan(0);
     for (const [testId, value] of expected) {
       const shown = await figure(page, testId);
       expect({ testId, value: Number(shown.value), text: count(shown.text) }).toEqual({
@@ -191,29 +192,37 @@ describe.skipIf(!available)('the dashboard in Chromium', () => {
       });
     }
     const bounce = await figure(page, 'overview-bounce-rate');
-    expect(bounce.text).toBe(`${((sessions.bounceRate ?? 0) * 100).toFixed(1)}%`);
-    expect(Number((await figure(page, 'overview-avg-duration')).value)).toBe(sessions.avgDurationMs);
+    expect(bounce.text).toBe(`${((total.bounceRate ?? 0) * 100).toFixed(1)}%`);
+    expect(Number((await figure(page, 'overview-avg-duration')).value)).toBe(total.avgDurationMs);
+    expect(Number((await figure(page, 'overview-pages-per-session')).value)).toBe(sessions.pagesPerSession);
     const rate = await figure(page, 'overview-conversion-rate');
     expect(rate.text).toBe(`${((conversions.conversionRate ?? 0) * 100).toFixed(1)}%`);
   });
 
-  it('charts page views and unique visitors per page for each day of the range', async () => {
-    const aggregates = await store.aggregates(q);
+  it('charts page views and site-wide unique visitors for each day of the range', async () => {
+    const overview = await store.overview(q);
     const days = await page.$$eval('[data-testid="chart-day"]', (els) =>
       els.map((e) => {
         const d = (e as SVGGElement).dataset;
-        return { day: d.day, views: Number(d.views), visitors: Number(d.pageVisitors) };
+        return {
+          day: d.day,
+          views: Number(d.views),
+          authenticated: Number(d.authenticated),
+          anonymous: Number(d.anonymous),
+          visitors: Number(d.visitors),
+        };
       }),
     );
-    expect(days).toHaveLength(14);
-    for (const d of days) {
-      const rowsOfDay = aggregates.filter((r) => r.day === d.day);
-      expect(d).toEqual({
+    expect(overview.days).toHaveLength(14);
+    expect(days).toEqual(
+      overview.days.map((d) => ({
         day: d.day,
-        views: rowsOfDay.reduce((n, r) => n + r.views, 0),
-        visitors: rowsOfDay.reduce((n, r) => n + r.uniqueVisitors, 0),
-      });
-    }
+        views: d.pageViews,
+        authenticated: d.authenticatedViews,
+        anonymous: d.anonymousViews,
+        visitors: d.uniqueVisitors,
+      })),
+    );
     expect(await page.locator('svg.chart rect.bar-anon').count()).toBe(14);
   });
 
@@ -231,6 +240,41 @@ describe.skipIf(!available)('the dashboard in Chromium', () => {
         cells: [r.views, r.uniqueVisitors, r.authenticatedViews, r.anonymousViews].map((n) =>
           n.toLocaleString('en-US'),
         ),
+      })),
+    );
+  });
+
+  it('shows entry pages with their bounces, exit pages, and countries with their views', async () => {
+    const entry = await store.entryPages(table);
+    const exit = await store.exitPages(table);
+    const countries = await store.countries(table);
+    expect(entry.length).toBeGreaterThan(1);
+    expect(exit.length).toBeGreaterThan(1);
+    expect(countries.length).toBeGreaterThan(1);
+    const cells = (testId: string) =>
+      page.$$eval(`[data-testid="${testId}"]`, (els) =>
+        els.map((e) => {
+          const el = e as HTMLElement;
+          return {
+            key: el.dataset.null === 'true' ? null : (el.dataset.key ?? null),
+            label: el.querySelector('.text')?.textContent ?? '',
+            numbers: Array.from(el.querySelectorAll('td.num')).map((c) =>
+              Number((c.textContent ?? '').replace(/,/g, '')),
+            ),
+          };
+        }),
+      );
+    expect(await cells('entry-page')).toEqual(
+      entry.map((r) => ({ key: r.path, label: r.path, numbers: [r.sessions, r.bounces] })),
+    );
+    expect(await cells('exit-page')).toEqual(
+      exit.map((r) => ({ key: r.path, label: r.path, numbers: [r.sessions] })),
+    );
+    expect(await cells('country')).toEqual(
+      countries.map((r) => ({
+        key: r.country,
+        label: r.country ?? 'Unknown',
+        numbers: [r.sessions, r.views],
       })),
     );
   });
@@ -323,8 +367,9 @@ describe.skipIf(!available)('the dashboard in Chromium', () => {
     await page.fill('input[name="from"]', '2026-01-10');
     await Promise.all([page.waitForURL(/from=2026-01-10/), page.click('form.range button')]);
     expect(await page.locator('[data-testid="chart-day"]').count()).toBe(6);
-    const views = (await store.aggregates({ from: '2026-01-10', to: TO })).reduce((n, r) => n + r.views, 0);
-    expect(Number((await figure(page, 'overview-page-views')).value)).toBe(views);
+    const { total } = await store.overview({ from: '2026-01-10', to: TO });
+    expect(Number((await figure(page, 'overview-page-views')).value)).toBe(total.pageViews);
+    expect(Number((await figure(page, 'overview-visitors')).value)).toBe(total.uniqueVisitors);
     // The funnel's steps survive the range change.
     expect(new URL(page.url()).searchParams.get('steps')).toBe(STEPS.join(','));
   });

@@ -45,15 +45,45 @@ describe('the page', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const body = await res.text();
-    const sessions = await seeded.store.sessions(RANGE);
-    const aggregates = await seeded.store.aggregates(RANGE);
-    const views = aggregates.reduce((n, r) => n + r.views, 0);
-    expect(body).toContain(`data-testid="overview-page-views" data-value="${views}"`);
-    expect(body).toContain(`data-testid="overview-sessions" data-value="${sessions.sessions}"`);
-    expect(body).toContain(`data-testid="overview-bounce-rate" data-value="${sessions.bounceRate}"`);
-    expect(body).toContain(`data-testid="realtime-total" data-value="1"`);
+    const { total } = await seeded.store.overview(RANGE);
+    // The story: two visitors yesterday, four today (yesterday's reader among them, counted again on a new
+    // day), the crawler apart.
+    expect(total.uniqueVisitors).toBe(6);
+    expect(total.botViews).toBe(2);
+    for (const [testId, value] of [
+      ['overview-visitors', total.uniqueVisitors],
+      ['overview-page-views', total.pageViews],
+      ['overview-anonymous-views', total.anonymousViews],
+      ['overview-authenticated-views', total.authenticatedViews],
+      ['overview-sessions', total.sessions],
+      ['overview-bounce-rate', total.bounceRate],
+      ['overview-bounces', total.bounces],
+      ['overview-avg-duration', total.avgDurationMs],
+      ['overview-bot-views', total.botViews],
+      ['realtime-total', 1],
+    ] as const) {
+      expect(body).toContain(`data-testid="${testId}" data-value="${value}"`);
+    }
+    for (const row of await seeded.store.entryPages({ ...RANGE, limit: 10 })) {
+      expect(body).toContain(
+        `data-testid="entry-page" data-key="${escapeHtml(row.path)}" data-null="false" data-value="${row.sessions}" data-bounces="${row.bounces}"`,
+      );
+    }
+    for (const row of await seeded.store.exitPages({ ...RANGE, limit: 10 })) {
+      expect(body).toContain(
+        `data-testid="exit-page" data-key="${escapeHtml(row.path)}" data-null="false" data-value="${row.sessions}"`,
+      );
+    }
+    for (const row of await seeded.store.countries({ ...RANGE, limit: 10 })) {
+      expect(body).toContain(
+        `data-testid="country" data-key="${row.country ?? ''}" data-null="${row.country === null}" data-value="${row.sessions}" data-views="${row.views}"`,
+      );
+    }
     for (const label of [
       'Top pages',
+      'Entry pages',
+      'Exit pages',
+      'Countries',
       'Referrers',
       'Campaigns',
       'Devices',
@@ -141,11 +171,26 @@ describe('/api/summary', () => {
     expect(s.bots).toEqual(await seeded.store.bots(table));
     expect(s.funnel.rows).toEqual(await seeded.store.funnel(RANGE, ['/', '/pricing']));
     expect(s.realtime).toMatchObject({ total: await seeded.tracker.activeVisitors(), authenticated: null });
+    expect(s.entryPages).toEqual(await seeded.store.entryPages(table));
+    expect(s.exitPages).toEqual(await seeded.store.exitPages(table));
+    expect(s.countries).toEqual(await seeded.store.countries(table));
+    const overview = await seeded.store.overview(RANGE);
+    expect(s.overview).toEqual(overview.total);
+    expect(s.overview.authenticatedViews + s.overview.anonymousViews).toBe(s.overview.pageViews);
+    // The chart has every day of the range, each with its row of the overview.
+    expect(s.series).toEqual(
+      overview.days.map((d) => ({
+        day: d.day,
+        views: d.pageViews,
+        authenticatedViews: d.authenticatedViews,
+        anonymousViews: d.anonymousViews,
+        visitors: d.uniqueVisitors,
+      })),
+    );
+    // Site-wide uniques, not per page: the same views, summed per page, count more visitors.
     const aggregates = await seeded.store.aggregates(RANGE);
     expect(s.overview.pageViews).toBe(aggregates.reduce((n, r) => n + r.views, 0));
-    expect(s.overview.pageVisitors).toBe(aggregates.reduce((n, r) => n + r.uniqueVisitors, 0));
-    expect(s.overview.authenticatedViews + s.overview.anonymousViews).toBe(s.overview.pageViews);
-    expect(s.series.reduce((n, p) => n + p.views, 0)).toBe(s.overview.pageViews);
+    expect(s.overview.uniqueVisitors).toBeLessThan(aggregates.reduce((n, r) => n + r.uniqueVisitors, 0));
     // The story: one signup, whose first landing page was the home page.
     expect(s.conversions.signups).toBe(1);
     expect(s.conversions.byLandingPage).toEqual([{ path: '/', conversions: 1 }]);
@@ -360,13 +405,16 @@ describe('invariants', () => {
     );
   });
 
-  it('any path a store returns renders as text, never as markup', async () => {
+  it('any path or country a store returns renders as text, never as markup', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ minLength: 1, maxLength: 40 }), async (tail) => {
         const path = `/<b id="x">${tail}`;
         const store = memoryStore();
         const reports = {
           ...store,
+          entryPages: async () => [{ path, sessions: 2, bounces: 1 }],
+          exitPages: async () => [{ path, sessions: 2 }],
+          countries: async () => [{ country: `<b id="x">${tail}`, sessions: 2, views: 3 }],
           topPages: async () => [
             {
               path,
@@ -383,7 +431,8 @@ describe('invariants', () => {
           await createDashboard({ store: reports })(new Request('http://l/'), LOCAL)
         ).text();
         expect(body).not.toContain('<b id=');
-        expect(body).toContain(escapeHtml(path));
+        expect(body.split(escapeHtml(path)).length - 1).toBeGreaterThanOrEqual(3 * 2); // three panels, label and title each
+        expect(body).toContain(escapeHtml(`<b id="x">${tail}`));
       }),
       { numRuns: 30 },
     );
