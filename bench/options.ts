@@ -12,8 +12,8 @@ export interface BenchPlan {
   write: boolean;
   /** `--report`: only render RESULTS.md again from results/latest.json (after editing SHORTFALLS.md). */
   reportOnly: boolean;
-  /** `--profile=<framework>`: profile that framework's memory variant instead of running the sections. */
-  profile: { framework: Framework; seconds: number } | null;
+  /** `--profile=<framework>[:seconds[:variant]]`: profile one framework's server instead of running the sections. */
+  profile: { framework: Framework; seconds: number; variant: 'memory' | 'redis' } | null;
   overhead: {
     /** Interleaved rounds: each round loads bare, floor, memory and Redis once, the order flipped each round. */
     rounds: number;
@@ -53,11 +53,11 @@ const FULL: Budget = {
   memory: { visitors: 50_000 },
 };
 
-const USAGE = `usage: pnpm bench [--quick] [--only=${SECTIONS.join(',')}] [--report] [--profile=<${FRAMEWORKS.join('|')}>[:seconds]]
+const USAGE = `usage: pnpm bench [--quick] [--only=${SECTIONS.join(',')}] [--report] [--profile=<${FRAMEWORKS.join('|')}>[:seconds[:memory|redis]]]
   --quick     a short run (under 2 minutes); the default full run takes about 10
   --only      run some sections; results files are left untouched
   --report    only render RESULTS.md again from results/latest.json (e.g. after editing SHORTFALLS.md)
-  --profile   only profile one framework's memory variant under load (default 10 s): writes a .cpuprofile
+  --profile   only profile one framework's memory (or redis) variant under load (default 10 s): a .cpuprofile
               to bench/results/profiles/ (read it with: node --import tsx bench/profile-top.ts <file>)`;
 
 /** Reads `process.argv` (`pnpm bench --quick` and `pnpm bench -- --quick` both work). */
@@ -71,12 +71,14 @@ export function parseArgs(argv: string[]): BenchPlan {
     if (arg === '--quick') quick = true;
     else if (arg === '--report') reportOnly = true;
     else if (arg.startsWith('--profile=')) {
-      const [framework = '', seconds = '10'] = arg.slice('--profile='.length).split(':');
+      const [framework = '', seconds = '10', variant = 'memory'] = arg.slice('--profile='.length).split(':');
+      if (variant !== 'memory' && variant !== 'redis')
+        throw new UsageError(`bad profile variant "${variant}"`);
       if (!(FRAMEWORKS as readonly string[]).includes(framework))
         throw new UsageError(`unknown framework "${framework}"`);
       const s = Number(seconds);
       if (!Number.isFinite(s) || s <= 0) throw new UsageError(`bad profile seconds "${seconds}"`);
-      profile = { framework: framework as Framework, seconds: s };
+      profile = { framework: framework as Framework, seconds: s, variant };
     } else if (arg.startsWith('--only=')) {
       only = arg
         .slice('--only='.length)

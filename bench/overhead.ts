@@ -425,15 +425,16 @@ function roundTiming(t: ProbeTiming | null): ProbeTiming | null {
  */
 export async function profileServer(
   framework: Framework,
+  variant: 'memory' | 'redis',
   seconds: number,
   connections: number,
   file: string,
   log: (line: string) => void,
 ): Promise<void> {
-  const server = await startServer(framework, 'memory', `anonbench:${RUN_ID}:profile:`);
+  const server = await startServer(framework, variant, `anonbench:${RUN_ID}:profile:`);
   try {
     await load(server.port, Math.min(3, seconds), connections);
-    log(`  ${framework}/memory: warmed up; profiling ${seconds} s of load`);
+    log(`  ${framework}/${variant}: warmed up; profiling ${seconds} s of load`);
     server.child.send({ type: 'profile', on: true } satisfies ServerRequest);
     const run = await load(server.port, seconds, connections);
     await ask(server, { type: 'counters' }, 'counters');

@@ -50,10 +50,10 @@ async function main(): Promise<void> {
   if (plan.profile !== null) {
     const dir = fileURLToPath(new URL('./results/profiles/', import.meta.url));
     mkdirSync(dir, { recursive: true });
-    const { framework, seconds } = plan.profile;
-    const name = `${framework}-memory-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
-    log(`\nprofile: ${framework}, memory hot store, ${seconds} s of load`);
-    await profileServer(framework, seconds, 16, `${dir}${name}`, log);
+    const { framework, seconds, variant } = plan.profile;
+    const name = `${framework}-${variant}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
+    log(`\nprofile: ${framework}, ${variant} hot store, ${seconds} s of load`);
+    await profileServer(framework, variant, seconds, 16, `${dir}${name}`, log);
     log(`wrote bench/results/profiles/${name}`);
     log(`top self time: node --import tsx bench/profile-top.ts bench/results/profiles/${name}`);
     return;

@@ -9,6 +9,8 @@ const stopSignal = new Promise<void>((resolve) => {
 main(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  // On a terminal, a progress line is redrawn in place rather than printed again.
+  ...(process.stdout.isTTY ? { progress: (text: string) => process.stdout.write(`\r\u001b[2K${text}`) } : {}),
   env: process.env,
   stopSignal,
 }).then(

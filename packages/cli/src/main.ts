@@ -11,6 +11,8 @@ import { UsageError } from './usage-error.js';
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** A progress line to redraw in place (a terminal); absent, progress is printed with `out`, a line each. */
+  progress?(text: string): void;
   env: NodeJS.ProcessEnv;
   /** Resolves when the process is asked to stop (SIGTERM/SIGINT); the worker waits on it. */
   stopSignal?: Promise<void>;

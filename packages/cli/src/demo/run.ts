@@ -144,9 +144,12 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
     const pct = Math.floor((done / traffic.length) * 10);
     if (pct > lastTick) {
       lastTick = pct;
-      io.out(`  ${'▮'.repeat(pct)}${'▯'.repeat(10 - pct)} ${done}/${traffic.length} requests`);
+      const bar = `  ${'▮'.repeat(pct)}${'▯'.repeat(10 - pct)} ${done}/${traffic.length} requests`;
+      if (io.progress) io.progress(bar);
+      else io.out(bar);
     }
   }
+  if (io.progress) io.out('');
   for (const [, b] of pendingBeacon) {
     await post(`${base}/_anon/e`, { t: 'e', v: b.viewId, ms: b.ms, sd: b.scroll }, b.headers);
   }
@@ -164,8 +167,10 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
     const r = await runReport(store, name, q, steps);
     io.out(`\n■ ${title}\n${r.text}`);
   };
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
   io.out(
-    `\nanon report · ${from} → ${to} · ${finalized} sessions finalized · ${active} visitors were active in the last 5 minutes of traffic`,
+    `\nanon report · ${from} → ${to} (the simulated days of traffic, UTC) · ${plural(finalized, 'session', 'sessions')} ` +
+      `finalized, bots included · ${plural(active, 'visitor was', 'visitors were')} active in the last 5 minutes of traffic`,
   );
   await section(
     'Overview (visitors are unique per day: keys of different days cannot be linked)',
@@ -183,9 +188,13 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
   await section('Devices', 'devices');
   await section('Bots, kept apart', 'bots');
   const stats = tracker.stats();
+  const reasons = Object.entries(stats.skippedBy)
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
   io.out(
-    `\n${stats.tracked} page views tracked, ${stats.bots} by bots, ${stats.skipped} requests not counted (assets, POSTs, redirects), ` +
-      `${stats.dropped} dropped, ${stats.failures + failures} failures · ${((Date.now() - started) / 1000).toFixed(1)}s`,
+    `\n${stats.tracked} page views tracked, ${stats.bots} by bots; ${stats.skipped} requests not counted` +
+      `${reasons === '' ? '' : ` (by reason: ${reasons})`}; ${stats.dropped} dropped, ${stats.failures + failures} failures · ` +
+      `${((Date.now() - started) / 1000).toFixed(1)}s`,
   );
 
   if (opts.serve) {
