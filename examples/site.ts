@@ -1,4 +1,4 @@
-import type { SessionsReport, TopPageRow } from '@anon/core';
+import type { ActiveVisitors, SessionsReport, TopPageRow } from '@anon/core';
 // Shared by every example: the pages are the same so that each example differs only in how it wires anon.
 
 // The demo site: a few pages as plain HTML strings (no template engine, so the example shows anon and nothing
@@ -36,7 +36,7 @@ export interface Stats {
   top: TopPageRow[];
   sessions: SessionsReport;
   signups: number;
-  active: number;
+  active: ActiveVisitors;
 }
 
 /** Escapes text for HTML: paths and referrers in reports come from requests. */
@@ -135,7 +135,7 @@ export function statsPage(stats: Stats): string {
   return layout(
     'Stats',
     `<h1>Today (${escapeHtml(stats.day)}, UTC)</h1>
-<p>${stats.active} active visitor(s) in the last 5 minutes · ${s.sessions} session(s), ${s.pageViews} page view(s),
+<p>${stats.active.total} active visitor(s) in the last 5 minutes (${stats.active.authenticated} signed in, ${stats.active.anonymous} anonymous) · ${s.sessions} session(s), ${s.pageViews} page view(s),
 bounce rate ${s.bounceRate === null ? '–' : `${Math.round(s.bounceRate * 100)} %`} · ${stats.signups} sign-up(s)</p>
 <table border="1" cellpadding="4"><tr><th>page</th><th>views</th><th>unique visitors</th><th>signed in</th><th>anonymous</th><th>avg time</th></tr>${rows}</table>
 <p>Page views are written by the worker a moment after they happen; sessions are summarized on their first

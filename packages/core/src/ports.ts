@@ -1,10 +1,12 @@
 import type {
+  ActiveVisitors,
   AnonEvent,
   BotsReport,
   CampaignRow,
   ConversionsReport,
   CountryRow,
   DailyAggregate,
+  Day,
   DevicesReport,
   EntryPageRow,
   EventBatch,
@@ -15,6 +17,7 @@ import type {
   Millis,
   OverviewReport,
   PageView,
+  PurgeOptions,
   PurgeResult,
   ReferrerRow,
   ReportQuery,
@@ -125,8 +128,11 @@ export interface HotStore {
   ): Promise<EngageResult | null>;
   /** Attach a user id to the visitor's live session; returns it, or null if there is none. */
   identify(visitorKey: string, userId: string, now: Millis): Promise<HotSession | null>;
-  /** Distinct visitors seen in the last `windowMs`, overall or in one scope. */
-  activeVisitors(now: Millis, windowMs: number, scope?: string): Promise<number>;
+  /**
+   * Distinct visitors with a non-bot view in `(now − windowMs, now]`, overall or in one scope: `total`, of
+   * them `authenticated` (a view in the window carried a user id) and `anonymous` (`total − authenticated`).
+   */
+  activeVisitors(now: Millis, windowMs: number, scope?: string): Promise<ActiveVisitors>;
   /**
    * Claim up to `limit` sessions idle past the timeout. A claimed session is returned to no other caller
    * until `leaseMs` has passed without `complete`.
@@ -183,9 +189,17 @@ export interface StoreWriter {
   visitorSessions(visitorKeys: string[], since: Millis, until: Millis): Promise<Session[]>;
   /**
    * Delete anonymous sessions (no user id, not converted) and their page views and metrics started before
-   * `before`. With `dryRun`, count what would go and change nothing.
+   * `before` — and, with `authenticatedBefore`, authenticated sessions started before that — folding the
+   * removed sessions into `SessionRollup` rows and their visitors into `VisitorRollup` rows in the same atomic
+   * step, so the session-level reports of a purged day do not change. With `dryRun`, count what would go and
+   * change nothing. Replay-safe: a purge interrupted and run again folds each session exactly once.
    */
-  purge(before: Millis, options?: { dryRun?: boolean }): Promise<PurgeResult>;
+  purge(before: Millis, options?: PurgeOptions): Promise<PurgeResult>;
+  /**
+   * Claim a once-a-day job: resolves true for exactly one caller per (`job`, `day`) across every instance
+   * sharing this store, false for the others. The worker uses it to run retention once per day.
+   */
+  claimDailyJob?(job: string, day: Day): Promise<boolean>;
   /**
    * Erase one user (GDPR art. 17): the sessions whose `userId` or `convertedUserId` is `userId`, the sessions
    * named by that user's conversion, their page views and metrics, any other page view carrying `userId` (and

@@ -302,6 +302,71 @@ export interface PurgeResult {
 }
 
 /**
+ * Visitors active in the real-time window: `total` distinct visitors, of whom `authenticated` had a view with
+ * a user id in the window and `anonymous` did not (`total = authenticated + anonymous`).
+ */
+export interface ActiveVisitors {
+  total: number;
+  authenticated: number;
+  anonymous: number;
+}
+
+/** What `purge` is told to remove (see `StoreWriter.purge`). */
+export interface PurgeOptions {
+  /** Count what would go and change nothing. */
+  dryRun?: boolean;
+  /**
+   * Also remove authenticated sessions (a user id or a converted user id, but named by no conversion) started
+   * before this time, with their page views and metrics. Absent: authenticated data is kept.
+   */
+  authenticatedBefore?: Millis;
+}
+
+/**
+ * The session-level figures of purged sessions, grouped: what `purge` keeps when it removes sessions, so the
+ * session-level reports of a purged day read the same as before (docs/semantics.md, "Rollups"). One row per
+ * distinct combination of the key fields; no visitor key, user id, session id or time of day.
+ */
+export interface SessionRollup {
+  /** The session's day (the live session's `day`). */
+  day: Day;
+  landingPath: string;
+  exitPath: string;
+  isBot: boolean;
+  authenticated: boolean;
+  /** Counted in `conversions().visitorSessions`: no user id, or a user id that has a conversion. */
+  visitor: boolean;
+  referrerHost: string | null;
+  utmSource: string | null;
+  utmMedium: string | null;
+  utmCampaign: string | null;
+  device: DeviceType;
+  browser: string | null;
+  os: string | null;
+  country: string | null;
+  /** Sums over the grouped sessions. */
+  sessions: number;
+  pageViews: number;
+  /** Sessions with exactly one page view. */
+  bounces: number;
+  durationMs: number;
+}
+
+/**
+ * Distinct visitors of purged page views that no remaining page view of the same day (and path) has: what
+ * `purge` keeps so `overview().uniqueVisitors` of a purged day reads the same as before. `path` null is the
+ * whole site; a path row serves a report filtered on exactly that path.
+ */
+export interface VisitorRollup {
+  day: Day;
+  path: string | null;
+  /** Counting non-bot views only. */
+  visitors: number;
+  /** Counting every view, bots included. */
+  visitorsWithBots: number;
+}
+
+/**
  * The figures of one day (or of a whole range) in `overview`. Sessions are counted on their day (their first
  * view's), as in `sessions`; page views and visitors on the view's day.
  */

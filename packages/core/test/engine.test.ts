@@ -411,12 +411,12 @@ describe('activeVisitors()', () => {
     tracker.track(navigation('/a', { ip: '198.51.100.1', ua: IPHONE }));
     tracker.track(navigation('/b', { ip: '198.51.100.2', ua: GOOGLEBOT }));
     await tracker.flush();
-    expect(await tracker.activeVisitors()).toBe(2);
-    expect(await tracker.activeVisitors('page:/a')).toBe(2);
-    expect(await tracker.activeVisitors('page:/b')).toBe(0);
-    expect(await tracker.activeVisitors('community:montreal')).toBe(1);
+    expect(await tracker.activeVisitors()).toMatchObject({ total: 2 });
+    expect(await tracker.activeVisitors('page:/a')).toMatchObject({ total: 2 });
+    expect(await tracker.activeVisitors('page:/b')).toMatchObject({ total: 0 });
+    expect(await tracker.activeVisitors('community:montreal')).toMatchObject({ total: 1 });
     clock.advance(5 * MIN + 1);
-    expect(await tracker.activeVisitors()).toBe(0);
+    expect(await tracker.activeVisitors()).toMatchObject({ total: 0 });
   });
 
   it('rejects with a typed error when the hot store is down', async () => {
@@ -566,7 +566,7 @@ describe('worker, flush and close', () => {
     expect(tracker.track(navigation('/')).tracked).toBe(true);
     await tracker.flush();
     expect(tracker.stats()).toMatchObject({ tracked: 1, written: 2, failures: 0 });
-    expect(await tracker.activeVisitors()).toBe(1);
+    expect(await tracker.activeVisitors()).toMatchObject({ total: 1 });
     await tracker.close();
   });
 });

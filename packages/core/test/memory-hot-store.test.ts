@@ -174,15 +174,15 @@ describe('memoryHotStore: activeVisitors', () => {
       RULES,
     );
 
-    expect(await hot.activeVisitors(T0 + 2_000, 5 * MIN)).toBe(2);
-    expect(await hot.activeVisitors(T0 + 2_000, 5 * MIN, 'community:x')).toBe(1);
-    expect(await hot.activeVisitors(T0 + 2_000, 5 * MIN, 'community:y')).toBe(1);
-    expect(await hot.activeVisitors(T0 + 2_000, 5 * MIN, 'community:z')).toBe(0);
+    expect(await hot.activeVisitors(T0 + 2_000, 5 * MIN)).toMatchObject({ total: 2 });
+    expect(await hot.activeVisitors(T0 + 2_000, 5 * MIN, 'community:x')).toMatchObject({ total: 1 });
+    expect(await hot.activeVisitors(T0 + 2_000, 5 * MIN, 'community:y')).toMatchObject({ total: 1 });
+    expect(await hot.activeVisitors(T0 + 2_000, 5 * MIN, 'community:z')).toMatchObject({ total: 0 });
     // v1's latest view is at T0 + 1 000: exactly one window later it is out, one ms earlier it is in.
-    expect(await hot.activeVisitors(T0 + 1_000 + 5 * MIN - 1, 5 * MIN, 'community:x')).toBe(1);
-    expect(await hot.activeVisitors(T0 + 1_000 + 5 * MIN, 5 * MIN, 'community:x')).toBe(0);
+    expect(await hot.activeVisitors(T0 + 1_000 + 5 * MIN - 1, 5 * MIN, 'community:x')).toMatchObject({ total: 1 });
+    expect(await hot.activeVisitors(T0 + 1_000 + 5 * MIN, 5 * MIN, 'community:x')).toMatchObject({ total: 0 });
     // A view after `now` is not "in the last window" yet.
-    expect(await hot.activeVisitors(T0 + 1_500, 5 * MIN)).toBe(1);
+    expect(await hot.activeVisitors(T0 + 1_500, 5 * MIN)).toMatchObject({ total: 1 });
   });
 });
 
@@ -285,15 +285,15 @@ describe('memoryHotStore: claimExpired and complete', () => {
 describe('memoryHotStore: expiring state', () => {
   it('trims real-time entries once the window has passed, and forgets empty scopes', () => {
     const recent = new RecentVisitors(5 * MIN);
-    recent.touch('v1', T0, ['page:/a'], 5 * MIN);
-    recent.touch('v2', T0 + MIN, ['page:/b'], 5 * MIN);
+    recent.touch('v1', T0, ['page:/a'], 5 * MIN, false);
+    recent.touch('v2', T0 + MIN, ['page:/b'], 5 * MIN, false);
     expect(recent.size).toBe(4);
-    recent.touch('v3', T0 + 5 * MIN, [], 5 * MIN);
+    recent.touch('v3', T0 + 5 * MIN, [], 5 * MIN, false);
     // v1 is trimmed from the overall map on write; its scope goes at the next full trim.
-    expect(recent.count(T0 + 5 * MIN, 5 * MIN)).toBe(2);
+    expect(recent.count(T0 + 5 * MIN, 5 * MIN)).toEqual({ total: 2, authenticated: 0, anonymous: 2 });
     recent.trimAll(T0 + 6 * MIN);
     expect(recent.size).toBe(1);
-    expect(recent.count(T0 + 20 * MIN, 5 * MIN)).toBe(0);
+    expect(recent.count(T0 + 20 * MIN, 5 * MIN).total).toBe(0);
     expect(recent.size).toBe(0);
   });
 

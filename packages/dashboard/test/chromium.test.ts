@@ -168,6 +168,7 @@ describe.skipIf(!available)('the dashboard in Chromium', () => {
     const { total } = await store.overview(q);
     const sessions = await store.sessions(q);
     const conversions = await store.conversions(table);
+    const realtime = await tracker.activeVisitors();
     const expected: [string, number][] = [
       ['overview-visitors', total.uniqueVisitors],
       ['overview-page-views', total.pageViews],
@@ -179,7 +180,9 @@ describe.skipIf(!available)('the dashboard in Chromium', () => {
       ['overview-bounces', total.bounces],
       ['overview-bot-views', total.botViews],
       ['overview-signups', conversions.signups],
-      ['realtime-total', await tracker.activeVisitors()],
+      ['realtime-total', realtime.total],
+      ['realtime-authenticated', realtime.authenticated],
+      ['realtime-anonymous', realtime.anonymous],
     ];
     expect(total.pageViews).toBeGreaterThan(100);
     expect(total.botViews).toBeGreaterThan(0);
@@ -356,8 +359,10 @@ describe.skipIf(!available)('the dashboard in Chromium', () => {
   it('shows who is on the site now, overall and per scope', async () => {
     const shown = await rows(page, 'realtime-scope');
     const expected = [
-      { key: null, value: await tracker.activeVisitors() },
-      ...(await Promise.all(SCOPES.map(async (s) => ({ key: s, value: await tracker.activeVisitors(s) })))),
+      { key: null, value: (await tracker.activeVisitors()).total },
+      ...(await Promise.all(
+        SCOPES.map(async (s) => ({ key: s, value: (await tracker.activeVisitors(s)).total })),
+      )),
     ];
     expect(expected[0]?.value).toBe(5);
     expect(shown.map((r) => ({ key: r.key, value: r.value }))).toEqual(expected);

@@ -468,10 +468,26 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
         checkActiveVisitors(now, windowMs, 'redis');
         if (scope !== undefined) checkKeyPart('scope', scope);
         // A visitor key lives in one shard only, so the shards' counts add up to distinct visitors.
+        const from = `(${now - windowMs}`;
+        const to = String(now);
         const counts = await Promise.all(
-          allBuckets.map((b) => redis.zcount(keys.realtime(b, scope), `(${now - windowMs}`, String(now))),
+          allBuckets.map((b) =>
+            Promise.all([
+              redis.zcount(keys.realtime(b, scope), from, to),
+              redis.zcount(keys.realtimeAuthenticated(b, scope), from, to),
+            ]),
+          ),
         );
-        return counts.reduce((sum, n) => sum + Number(n), 0);
+        let total = 0;
+        let authenticated = 0;
+        for (const [all, auth] of counts) {
+          total += Number(all);
+          authenticated += Number(auth);
+        }
+        // Read as of a time before some views, a visitor can be authenticated in the window yet last seen after
+        // it: capped so that total = authenticated + anonymous holds.
+        authenticated = Math.min(total, authenticated);
+        return { total, authenticated, anonymous: total - authenticated };
       });
     },
 

@@ -80,6 +80,11 @@ export class KeyLayout {
     return scope === undefined ? `${this.base(bucket)}rt` : `${this.base(bucket)}rt:${scope}`;
   }
 
+  /** The authenticated visitors of a real-time set: those whose view at that score carried a user id. */
+  realtimeAuthenticated(bucket: number, scope?: string): string {
+    return scope === undefined ? `${this.base(bucket)}ra` : `${this.base(bucket)}ra:${scope}`;
+  }
+
   /**
    * The salts of every period held, one hash (field: period). One key, outside the shards and without a TTL,
    * so eviction never takes a salt; the salt script deletes old periods itself.

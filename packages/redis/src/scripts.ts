@@ -140,6 +140,11 @@ local function record_view(s, v)
     end
     mark(v.base .. 'rt')
     for i = 1, #v.scopes do mark(v.base .. 'rt:' .. v.scopes[i]) end
+    -- A view with a user id also marks the visitor in the authenticated sets ('ra', 'ra:<scope>').
+    if v.userId then
+      mark(v.base .. 'ra')
+      for i = 1, #v.scopes do mark(v.base .. 'ra:' .. v.scopes[i]) end
+    end
   end
 
   return count, cur or {}

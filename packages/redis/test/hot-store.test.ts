@@ -223,12 +223,12 @@ suite('redisHotStore on a single Redis', () => {
     await rec('a', T0 + 2_000, ['page:/']);
     await rec('bot', T0 + 2_000, ['page:/'], true);
     const now = T0 + 3_000;
-    expect(await hot.activeVisitors(now, 5 * MINUTE)).toBe(2);
-    expect(await hot.activeVisitors(now, 5 * MINUTE, 'page:/')).toBe(2);
-    expect(await hot.activeVisitors(now, 5 * MINUTE, 'community:montreal')).toBe(1);
-    expect(await hot.activeVisitors(now, 5 * MINUTE, 'community:quebec')).toBe(0);
-    expect(await hot.activeVisitors(now, 1_500)).toBe(1);
-    expect(await hot.activeVisitors(T0 + 5 * MINUTE + 1_000, 5 * MINUTE)).toBe(1);
+    expect(await hot.activeVisitors(now, 5 * MINUTE)).toMatchObject({ total: 2 });
+    expect(await hot.activeVisitors(now, 5 * MINUTE, 'page:/')).toMatchObject({ total: 2 });
+    expect(await hot.activeVisitors(now, 5 * MINUTE, 'community:montreal')).toMatchObject({ total: 1 });
+    expect(await hot.activeVisitors(now, 5 * MINUTE, 'community:quebec')).toMatchObject({ total: 0 });
+    expect(await hot.activeVisitors(now, 1_500)).toMatchObject({ total: 1 });
+    expect(await hot.activeVisitors(T0 + 5 * MINUTE + 1_000, 5 * MINUTE)).toMatchObject({ total: 1 });
   });
 
   it('flags a visitor past the per-minute rate as a bot and keeps it out of real time', async () => {
@@ -399,7 +399,7 @@ suite('redisHotStore on a single Redis', () => {
       RULES,
     );
     expect(step.session).toMatchObject({ id: 'id"\\', visitorKey: odd, exitPath: '/x\r\nDEL *' });
-    expect(await hot.activeVisitors(T0, MINUTE, odd)).toBe(1);
+    expect(await hot.activeVisitors(T0, MINUTE, odd)).toMatchObject({ total: 1 });
     expect(() => redisHotStore(redis, { prefix: 'a{b}' })).toThrow(AnonError);
   });
 
@@ -434,7 +434,7 @@ suite('redisHotStore on a single Redis', () => {
         browser: text,
       });
       expect(await hot.engage(key, v.id, 1, T0)).toMatchObject({ path: text });
-      expect(await hot.activeVisitors(T0 + i, MINUTE, scope)).toBeGreaterThanOrEqual(1);
+      expect((await hot.activeVisitors(T0 + i, MINUTE, scope)).total).toBeGreaterThanOrEqual(1);
     }
     const claimed = await hot.claimExpired(T0 + RULES.sessionTimeoutMs + 1_000, RULES, 100, 1_000);
     expect(claimed.map((x) => x.exitPath).sort()).toEqual([...HOSTILE_STRINGS].sort());
@@ -460,7 +460,7 @@ suite('redisHotStore on a single Redis', () => {
         },
         RULES,
       );
-      expect(await hot.activeVisitors(T0, MINUTE, 'page:/')).toBe(1);
+      expect(await hot.activeVisitors(T0, MINUTE, 'page:/')).toMatchObject({ total: 1 });
       expect(
         (await hot.claimExpired(T0 + RULES.sessionTimeoutMs + 1, RULES, 5, 1_000)).map((x) => x.id),
       ).toEqual(['s-1']);
@@ -559,7 +559,7 @@ suite('redisHotStore on a single Redis', () => {
                 await ref.complete(got.map((s) => s.id));
               }
             } else {
-              expect(await hot.activeVisitors(now, o.window, o.scope)).toBe(
+              expect(await hot.activeVisitors(now, o.window, o.scope)).toEqual(
                 await ref.activeVisitors(now, o.window, o.scope),
               );
             }

@@ -244,7 +244,7 @@ suite('over RESP2 (protocol: 2, the wire protocol of ioredis 5)', () => {
         );
       await rec(T0, 's-1');
       expect((await rec(T0 + 1_000, 's-2')).seq).toBe(2);
-      expect(await hot.activeVisitors(T0 + 1_000, 60_000, 's')).toBe(1);
+      expect(await hot.activeVisitors(T0 + 1_000, 60_000, 's')).toMatchObject({ total: 1 });
       expect(
         (await hot.claimExpired(T0 + 1_000 + RULES.sessionTimeoutMs + 1, RULES, 5, 1_000)).map((s) => s.id),
       ).toEqual(['s-1']);

@@ -210,7 +210,7 @@ export function hotStoreContract(
                 // The same state: real-time sets, then every session still held, claimed and completed.
                 const window = CONTRACT_RULES.realtimeWindowMs;
                 for (const scope of [undefined, 'community:a', 'page:/x', 'community:b']) {
-                  expect(await batched.activeVisitors(at, window, scope)).toBe(
+                  expect(await batched.activeVisitors(at, window, scope)).toEqual(
                     await single.hot.activeVisitors(at, window, scope),
                   );
                 }
@@ -261,7 +261,7 @@ export function hotStoreContract(
           );
         }
         expect(await probe.sessionCount()).toBe(0);
-        expect(await hot.activeVisitors(FIXTURE_NOW + 1_000, window)).toBe(0);
+        expect(await hot.activeVisitors(FIXTURE_NOW + 1_000, window)).toMatchObject({ total: 0 });
         // Nothing was counted either: the same views now start sessions at the first view of the minute.
         const steps = await hot.recordPageViews(good, CONTRACT_RULES);
         expect(steps.map((s) => [s.isNew, s.seq, s.viewsThisMinute])).toEqual([
@@ -451,13 +451,51 @@ export function hotStoreContract(
         await record(peer, d, now, ['community:paris'], true); // a bot: never counted
         await record(hot, b, now - 1_000, ['community:paris']);
         await record(hot, e, now + 1_000); // after `now`: out
-        expect(await hot.activeVisitors(now, window)).toBe(2);
-        expect(await peer.activeVisitors(now, window)).toBe(2);
-        expect(await hot.activeVisitors(now, window, 'community:paris')).toBe(2);
-        expect(await peer.activeVisitors(now, window, 'page:/posts/:id')).toBe(1);
-        expect(await hot.activeVisitors(now, window, 'community:tokyo')).toBe(0);
-        expect(await hot.activeVisitors(now, 1_000)).toBe(1);
-        expect(await hot.activeVisitors(now + 2_000, window)).toBe(3);
+        expect(await hot.activeVisitors(now, window)).toMatchObject({ total: 2 });
+        expect(await peer.activeVisitors(now, window)).toMatchObject({ total: 2 });
+        expect(await hot.activeVisitors(now, window, 'community:paris')).toMatchObject({ total: 2 });
+        expect(await peer.activeVisitors(now, window, 'page:/posts/:id')).toMatchObject({ total: 1 });
+        expect(await hot.activeVisitors(now, window, 'community:tokyo')).toMatchObject({ total: 0 });
+        expect(await hot.activeVisitors(now, 1_000)).toMatchObject({ total: 1 });
+        expect(await hot.activeVisitors(now + 2_000, window)).toMatchObject({ total: 3 });
+      },
+      timeout,
+    );
+
+    it(
+      'activeVisitors splits visitors into authenticated (a view with a user id in the window) and anonymous',
+      async () => {
+        const { hot } = h();
+        const peer = await h().peer();
+        const now = FIXTURE_NOW;
+        const window = CONTRACT_RULES.realtimeWindowMs;
+        const [a, b, c, d] = Array.from({ length: 4 }, () => fixtureVisitorKey()) as [
+          string,
+          string,
+          string,
+          string,
+        ];
+        const record = (store: HotStore, key: string, at: number, userId: string | null, scopes: string[] = []) =>
+          store.recordPageView(input(key, draftAt(at, { userId }), { scopes }), CONTRACT_RULES);
+        await record(hot, a, now - 2_000, null, ['community:paris']);
+        await record(peer, a, now - 1_000, 'user-a', ['community:paris']); // signed in: authenticated now
+        await record(hot, b, now - 3_000, 'user-b', ['community:paris']);
+        await record(peer, b, now - 500, null); // signed out later, still had an authenticated view
+        await record(hot, c, now - 100, null, ['community:paris']);
+        await record(peer, d, now - window, 'user-d'); // on the open edge: out
+        expect(await hot.activeVisitors(now, window)).toEqual({ total: 3, authenticated: 2, anonymous: 1 });
+        expect(await peer.activeVisitors(now, window, 'community:paris')).toEqual({
+          total: 3,
+          authenticated: 2,
+          anonymous: 1,
+        });
+        // b's authenticated view (now − 3 s) is outside a 2.5 s window; its anonymous one is in it.
+        expect(await hot.activeVisitors(now, 2_500)).toEqual({ total: 3, authenticated: 1, anonymous: 2 });
+        expect(await hot.activeVisitors(now, window, 'community:tokyo')).toEqual({
+          total: 0,
+          authenticated: 0,
+          anonymous: 0,
+        });
       },
       timeout,
     );

@@ -1,7 +1,7 @@
 import type { TrackerConfig } from '../config.js';
 import type { SkipReason } from '../normalize/index.js';
 import type { Clock, GeoResolver, Hasher, HotStore, Ids, Logger, Queue, StoreWriter } from '../ports.js';
-import type { IdentifyKind, RequestInfo } from '../types.js';
+import type { ActiveVisitors, IdentifyKind, RequestInfo } from '../types.js';
 
 export interface TrackerOptions extends Partial<TrackerConfig> {
   /** Hot session state. @default memoryHotStore() */
@@ -105,7 +105,7 @@ export interface Tracker {
    */
   identify(req: RequestInfo, userId: string, kind: IdentifyKind): Promise<void>;
   /** Active visitors in the real-time window, overall or in one scope (`page:/path`, or an app scope). */
-  activeVisitors(scope?: string): Promise<number>;
+  activeVisitors(scope?: string): Promise<ActiveVisitors>;
   /** Finalize idle sessions now; returns how many. */
   sweep(): Promise<number>;
   /** Wait until everything tracked so far is recorded and (with an in-process worker) written. */

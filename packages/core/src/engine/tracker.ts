@@ -12,7 +12,7 @@ import {
 } from '../normalize/index.js';
 import { splitTarget } from '../normalize/path.js';
 import type { Consumer, HotStore, Queue, SessionRules } from '../ports.js';
-import type { AnonEvent, IdentifyKind, RequestInfo } from '../types.js';
+import type { ActiveVisitors, AnonEvent, IdentifyKind, RequestInfo } from '../types.js';
 import type {
   BeaconResult,
   Tracker,
@@ -382,7 +382,7 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     track,
     beacon,
     identify,
-    async activeVisitors(scope?: string): Promise<number> {
+    async activeVisitors(scope?: string): Promise<ActiveVisitors> {
       try {
         return await hot.activeVisitors(clock.now(), config.realtimeWindowMs, scope);
       } catch (error) {

@@ -148,7 +148,7 @@ export function memoryHotStore(options: MemoryHotStoreOptions = {}): MemoryHotSt
     visitors.set(input.visitorKey, step.session.id);
 
     if (!step.isBot) {
-      recent.touch(input.visitorKey, at, input.scopes, rules.realtimeWindowMs);
+      recent.touch(input.visitorKey, at, input.scopes, rules.realtimeWindowMs, input.view.userId !== null);
     }
     // The caller gets its own copy of the live session, never the held object.
     step.session = { ...step.session };
