@@ -371,6 +371,24 @@ describe('beacon()', () => {
     expect(store.dump().metrics.find((m) => m.viewId === answer.viewId)).toMatchObject({ value: 100 });
   });
 
+  it('counts an SPA navigation under the app router’s pattern a binding passes, after the routes option', async () => {
+    const { tracker, store } = memoryRig({ routes: ['/docs/*'] });
+    const req = navigation('/_anon/e', { method: 'POST' });
+    const routeOf = (path: string) =>
+      path.startsWith('/posts/') ? '/posts/:id' : path === '/boom' ? (null as unknown as string).trim() : null;
+    let last = tracker.track(navigation('/')).viewId!;
+    const paths: string[] = [];
+    for (const url of ['/posts/7', '/docs/intro', '/boom', '/about']) {
+      const answer = tracker.beacon({ t: 'p', v: last, u: url }, req, { routeOf });
+      expect(answer).toMatchObject({ ok: true, status: 200 });
+      last = answer.viewId!;
+      await tracker.flush();
+      paths.push(store.dump().pageViews.find((v) => v.id === last)!.path);
+    }
+    // The `routes` option wins where it matches; a matcher that throws counts the navigation by its path.
+    expect(paths).toEqual(['/posts/:id', '/docs/*', '/boom', '/about']);
+  });
+
   it('refuses navigation beacons that do not continue the visitor’s last view: forged views are not counted', async () => {
     const { tracker, store } = memoryRig();
     const real = tracker.track(navigation('/')).viewId!;

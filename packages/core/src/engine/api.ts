@@ -93,12 +93,22 @@ export interface TrackerStats {
   conversions: number;
 }
 
+/** What a binding adds to a beacon it hands over. */
+export interface BeaconOptions {
+  /** The app router's pattern for a path (`/posts/:id` for `/posts/42`), or null when no route matches. */
+  routeOf?(path: string): string | null | undefined;
+}
+
 export interface Tracker {
   readonly config: Readonly<TrackerConfig>;
   /** Decide synchronously, then record in the background. Never throws, never awaits I/O. */
   track(req: RequestInfo): TrackResult;
-  /** Handle a beacon body (already parsed JSON or a string); never throws. */
-  beacon(body: unknown, req: RequestInfo): BeaconResult;
+  /**
+   * Handle a beacon body (already parsed JSON or a string); never throws. A binding whose framework can match a
+   * path against the app's router passes `routeOf`: an SPA navigation's path the tracker's `routes` option does
+   * not match is then counted under the pattern `routeOf` answers (a throw or a non-path answer counts as none).
+   */
+  beacon(body: unknown, req: RequestInfo, options?: BeaconOptions): BeaconResult;
   /**
    * Link this request's visitor to a user. `signup` converts (the worker writes the conversion), `login` only
    * links the live session. Never rejects.

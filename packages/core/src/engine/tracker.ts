@@ -14,6 +14,7 @@ import { splitTarget } from '../normalize/path.js';
 import type { Consumer, HotStore, Queue, SessionRules } from '../ports.js';
 import type { ActiveVisitors, AnonEvent, IdentifyKind, RequestInfo } from '../types.js';
 import type {
+  BeaconOptions,
   BeaconResult,
   Tracker,
   TrackerOptions,
@@ -263,9 +264,16 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
    * one), but only once the batch has checked that `from` is the visitor's last view. Answers the new view's
    * id at once, for the page's script to report engagement with.
    */
-  function navigation(req: RequestInfo, url: string, referrer: string | null, from: string): BeaconResult {
+  function navigation(
+    req: RequestInfo,
+    url: string,
+    referrer: string | null,
+    from: string,
+    appRouteOf: BeaconOptions['routeOf'],
+  ): BeaconResult {
     const synthetic = syntheticNavigation(req, url, referrer);
-    const route = routeOf(splitTarget(url).rawPath);
+    const path = splitTarget(url).rawPath;
+    const route = routeOf(path) ?? frameworkRoute(appRouteOf, path);
     if (route !== null) synthetic.route = route;
     const result = capture(synthetic, from);
     return result.tracked ? { ok: true, status: 200, viewId: result.viewId! } : { ok: true, status: 204 };
@@ -306,7 +314,19 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     }
   }
 
-  function beacon(body: unknown, req: RequestInfo): BeaconResult {
+  /** The framework router's pattern for `path`, when the binding offers one; a throw or a non-path is none. */
+  function frameworkRoute(of: BeaconOptions['routeOf'], path: string): string | null {
+    if (typeof of !== 'function') return null;
+    try {
+      const route = of(path);
+      return typeof route === 'string' && route.startsWith('/') && !route.includes('*') ? route : null;
+    } catch (error) {
+      failures.report('invalid_input', "the binding's route matcher threw; navigation counted by its path", error);
+      return null;
+    }
+  }
+
+  function beacon(body: unknown, req: RequestInfo, options?: BeaconOptions): BeaconResult {
     try {
       if (closed) return { ok: false, status: 204, error: 'closed' };
       const parsed = parseBeacon(body);
@@ -314,7 +334,7 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
         return { ok: false, status: parsed.code === 'payload_too_large' ? 413 : 400, error: parsed.message };
       }
       if (parsed.type === 'navigation')
-        return navigation(req, parsed.url, parsed.referrer, parsed.fromViewId);
+        return navigation(req, parsed.url, parsed.referrer, parsed.fromViewId, options?.routeOf);
       const identity = identityOf(req);
       if (identity !== null) {
         const item: Item = {
