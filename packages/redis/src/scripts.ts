@@ -14,8 +14,9 @@ local function num(n) return string.format('%.17g', n) end
 
 /**
  * The rule of one page view, shared by every caller of `RECORD_LUA` (one view or a batch): defines
- * `record_view(s, v)`, which applies view `v` with the settings `s` and returns the visitor's rate count and
- * the live session as it was before the view (flat hash, or empty). Every key is built from the view's shard
+ * `record_view(s, v, pending)`, which applies view `v` with the settings `s` and returns the visitor's rate count
+ * and the live session as it was before the view (flat hash, or empty). The real-time marks and the expiry
+ * indexes' TTLs are collected in `pending` and written once per call by `flush_pending`. Every key is built from the view's shard
  * base `v.base`: on Cluster every view of one call shares it (one slot, declared in KEYS for routing); on a
  * single Redis one call may mix shards. `v.prev` asks to continue the session of the previous visitor key:
  * `lookup` reads it where it lives (the same shard, or any shard on a single Redis), `adopt` installs one an
@@ -29,7 +30,41 @@ local function field(flat, name)
   return nil
 end
 
-local function record_view(s, v)
+-- What the views of one call leave to do once at its end: the expiry indexes to refresh, and per real-time set
+-- the visitors to mark (latest time each) and the latest view time that trims it.
+local function new_pending()
+  return { expiry = {}, marks = {} }
+end
+
+local function mark(pending, key, vk, at)
+  local set = pending.marks[key]
+  if not set then
+    set = { latest = at, members = {} }
+    pending.marks[key] = set
+  end
+  local seen = set.members[vk]
+  if not seen or at > seen then set.members[vk] = at end
+  if at > set.latest then set.latest = at end
+end
+
+-- One ZADD GT, one trim and one PEXPIRE per real-time set touched by the call, and one PEXPIRE per expiry index.
+-- Trimming once at the call's latest view removes what a trim per view would, except entries older than the
+-- window at that latest view: they are out of every window ending then or later.
+local function flush_pending(s, pending)
+  for key, set in pairs(pending.marks) do
+    local args = {}
+    for vk, at in pairs(set.members) do
+      args[#args + 1] = num(at)
+      args[#args + 1] = vk
+    end
+    redis.call('ZADD', key, 'GT', unpack(args))
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. num(set.latest - tonumber(s.window)))
+    redis.call('PEXPIRE', key, s.window)
+  end
+  for key in pairs(pending.expiry) do redis.call('PEXPIRE', key, s.ttl) end
+end
+
+local function record_view(s, v, pending)
   local at = tonumber(v.at)
   local ttl = s.ttl
   local expiry = v.base .. 'x'
@@ -38,7 +73,8 @@ local function record_view(s, v)
   local rate = v.base .. 'r:' .. v.vk .. ':' .. v.m
 
   local count = redis.call('INCR', rate)
-  redis.call('PEXPIRE', rate, 120000)
+  -- The counter is of one minute: it lives two minutes from its first view.
+  if count == 1 then redis.call('PEXPIRE', rate, 120000) end
   local viewIsBot = (v.bot == '1') or (count > tonumber(s.botMax))
   local botFlag = '0'
   if viewIsBot then botFlag = '1' end
@@ -107,10 +143,15 @@ local function record_view(s, v)
       local isBot = botFlag
       if field(cur, 'isBot') == '1' then isBot = '1' end
       local pageViews = tonumber(field(cur, 'pageViews')) + 1
-      redis.call('HSET', key, 'visitorKey', v.vk, 'lastSeenAt', newLast, 'pageViews', tostring(pageViews),
-        'exitPath', v.path, 'lastViewId', v.id, 'lastViewDay', v.day, 'lastViewIsBot', botFlag, 'isBot', isBot)
-      if v.userId then redis.call('HSET', key, 'userId', v.userId) end
-      redis.call('HDEL', key, 'lastEngagedMs')
+      if v.userId then
+        redis.call('HSET', key, 'visitorKey', v.vk, 'lastSeenAt', newLast, 'pageViews', tostring(pageViews),
+          'exitPath', v.path, 'lastViewId', v.id, 'lastViewDay', v.day, 'lastViewIsBot', botFlag, 'isBot', isBot,
+          'userId', v.userId)
+      else
+        redis.call('HSET', key, 'visitorKey', v.vk, 'lastSeenAt', newLast, 'pageViews', tostring(pageViews),
+          'exitPath', v.path, 'lastViewId', v.id, 'lastViewDay', v.day, 'lastViewIsBot', botFlag, 'isBot', isBot)
+      end
+      if field(cur, 'lastEngagedMs') then redis.call('HDEL', key, 'lastEngagedMs') end
       redis.call('PEXPIRE', key, ttl)
       redis.call('PEXPIRE', pointer, ttl)
       redis.call('ZADD', expiry, newLast, sid)
@@ -123,27 +164,28 @@ local function record_view(s, v)
 
   if start then
     local key = v.base .. 's:' .. v.sid
-    redis.call('HSET', key, unpack(v.start))
-    redis.call('HSET', key, 'lastViewIsBot', botFlag, 'isBot', botFlag, '_v', v.vk)
+    local fields = v.start
+    local n = #fields
+    fields[n + 1] = 'lastViewIsBot'
+    fields[n + 2] = botFlag
+    fields[n + 3] = 'isBot'
+    fields[n + 4] = botFlag
+    fields[n + 5] = '_v'
+    fields[n + 6] = v.vk
+    redis.call('HSET', key, unpack(fields))
     redis.call('PEXPIRE', key, ttl)
     redis.call('SET', pointer, v.sid, 'PX', ttl)
     redis.call('ZADD', expiry, v.at, v.sid)
   end
-  redis.call('PEXPIRE', expiry, ttl)
+  pending.expiry[expiry] = true
 
   if not viewIsBot then
-    local floor = '(' .. num(at - tonumber(s.window))
-    local function mark(key)
-      redis.call('ZADD', key, 'GT', v.at, v.vk)
-      redis.call('ZREMRANGEBYSCORE', key, '-inf', floor)
-      redis.call('PEXPIRE', key, s.window)
-    end
-    mark(v.base .. 'rt')
-    for i = 1, #v.scopes do mark(v.base .. 'rt:' .. v.scopes[i]) end
+    mark(pending, v.base .. 'rt', v.vk, at)
+    for i = 1, #v.scopes do mark(pending, v.base .. 'rt:' .. v.scopes[i], v.vk, at) end
     -- A view with a user id also marks the visitor in the authenticated sets ('ra', 'ra:<scope>').
     if v.userId then
-      mark(v.base .. 'ra')
-      for i = 1, #v.scopes do mark(v.base .. 'ra:' .. v.scopes[i]) end
+      mark(pending, v.base .. 'ra', v.vk, at)
+      for i = 1, #v.scopes do mark(pending, v.base .. 'ra:' .. v.scopes[i], v.vk, at) end
     end
   end
 
@@ -160,12 +202,14 @@ end
  */
 export const RECORD_LUA = `${COMMON}${RECORD_VIEW_LUA}
 local s = cjson.decode(ARGV[1])
+local pending = new_pending()
 local out = {}
 for i = 1, #s.views do
-  local count, cur = record_view(s, s.views[i])
+  local count, cur = record_view(s, s.views[i], pending)
   out[#out + 1] = count
   out[#out + 1] = cur
 end
+flush_pending(s, pending)
 return out
 `;
 
