@@ -289,7 +289,7 @@ describe('memoryHotStore: expiring state', () => {
     recent.touch('v2', T0 + MIN, ['page:/b'], 5 * MIN, false);
     expect(recent.size).toBe(4);
     recent.touch('v3', T0 + 5 * MIN, [], 5 * MIN, false);
-    // v1 is trimmed from the overall map on write; its scope goes at the next full trim.
+    // Reading trims the set read (v1 leaves the overall map); every other set waits for the next full trim.
     expect(recent.count(T0 + 5 * MIN, 5 * MIN)).toEqual({ total: 2, authenticated: 0, anonymous: 2 });
     recent.trimAll(T0 + 6 * MIN);
     expect(recent.size).toBe(1);

@@ -27,7 +27,10 @@ export class RecentVisitors {
     this.#windowMs = windowMs;
   }
 
-  /** Records a view at `at` overall and in each scope, then trims what has expired at `at`. */
+  /**
+   * Records a view at `at` overall and in each scope. Nothing is trimmed here (a scan per view costs more than
+   * the view): `count` trims the set it reads, and the hot store calls `trimAll` once a minute.
+   */
   touch(
     visitorKey: string,
     at: number,
@@ -36,15 +39,14 @@ export class RecentVisitors {
     authenticated: boolean,
   ): void {
     this.#windowMs = windowMs;
-    const cutoff = at - windowMs;
-    touchRecent(this.#overall, visitorKey, at, cutoff, authenticated);
+    touchRecent(this.#overall, visitorKey, at, authenticated);
     for (const scope of scopes) {
       let recent = this.#scopes.get(scope);
       if (recent === undefined) {
         recent = newRecent();
         this.#scopes.set(scope, recent);
       }
-      touchRecent(recent, visitorKey, at, cutoff, authenticated);
+      touchRecent(recent, visitorKey, at, authenticated);
     }
   }
 
@@ -84,15 +86,9 @@ export class RecentVisitors {
   }
 }
 
-function touchRecent(
-  recent: Recent,
-  visitorKey: string,
-  at: number,
-  cutoff: number,
-  authenticated: boolean,
-): void {
-  touchOne(recent.all, visitorKey, at, cutoff);
-  if (authenticated) touchOne(recent.authenticated, visitorKey, at, cutoff);
+function touchRecent(recent: Recent, visitorKey: string, at: number, authenticated: boolean): void {
+  touchOne(recent.all, visitorKey, at);
+  if (authenticated) touchOne(recent.authenticated, visitorKey, at);
 }
 
 function countIn(map: Map<string, number>, from: number, now: number): number {
@@ -101,14 +97,13 @@ function countIn(map: Map<string, number>, from: number, now: number): number {
   return n;
 }
 
-function touchOne(map: Map<string, number>, visitorKey: string, at: number, cutoff: number): void {
+function touchOne(map: Map<string, number>, visitorKey: string, at: number): void {
   const seen = map.get(visitorKey);
   if (seen === undefined || at > seen) {
     // Re-inserting moves the key to the back: the map stays (nearly) ordered by time for `trim`.
-    map.delete(visitorKey);
+    if (seen !== undefined) map.delete(visitorKey);
     map.set(visitorKey, at);
   }
-  trim(map, cutoff);
 }
 
 /** Drops entries at or before `cutoff` from the front; a late out-of-order entry waits for a later trim. */
