@@ -1,0 +1,47 @@
+// Whole-process CPU of the tracking pipeline without HTTP: track() then the batch behind it (normalization,
+// visitor key, memory hot store, events, the worker's hand-off to a null store). Run under `node --cpu-prof`
+// to see where a tracked view's CPU goes: `node --import tsx --cpu-prof bench/pipeline-profile.ts [views]`.
+import { createTracker, type RequestInfo } from '@anon/core';
+import { memoryHotStore, memoryQueue } from '@anon/core/memory';
+import { asTrackerStore, nullStore } from './null-store.js';
+import { browserAgent } from './user-agents.js';
+
+const views = Number(process.argv[2] ?? 200_000);
+const agents = Array.from({ length: 200 }, (_, i) => browserAgent(i));
+let n = 0;
+function request(): RequestInfo {
+  n++;
+  return {
+    method: 'GET',
+    url: `/posts/${n % 1_000}?utm_source=news&utm_medium=email&fbclid=x${n}`,
+    route: '/posts/:id',
+    status: 200,
+    ip: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
+    headers: {
+      host: 'example.com',
+      accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+      'accept-language': 'en-US,en;q=0.9',
+      referer: n % 3 === 0 ? 'https://news.ycombinator.com/item?id=1' : undefined,
+      'user-agent': agents[n % agents.length],
+    },
+  };
+}
+
+const tracker = createTracker({
+  hot: memoryHotStore(),
+  queue: memoryQueue(),
+  store: asTrackerStore(nullStore()),
+  sweeper: false,
+});
+for (let i = 0; i < 20_000; i += 200) {
+  for (let j = 0; j < 200; j++) tracker.track(request());
+  await tracker.flush();
+}
+const before = process.cpuUsage();
+for (let i = 0; i < views; i += 200) {
+  for (let j = 0; j < 200; j++) tracker.track(request());
+  await tracker.flush();
+}
+const used = process.cpuUsage(before);
+await tracker.close();
+console.log(`${((used.user + used.system) / views).toFixed(2)} µs of process CPU per tracked view (${views} views)`);
