@@ -104,6 +104,7 @@ describe.runIf(ok)('salt divergence after Redis loses its data (FLUSHALL)', () =
         'after it: keys': converged.keys,
         sessions: converged.sessions,
         visitors: VISITORS,
+        'resets seen by a, b, c': [a, b, c].map(({ stack }) => stack.tracker.stats().hotStoreResets).join(', '),
       },
     });
     expect(answers.every((x) => x.status === 200)).toBe(true);
@@ -113,5 +114,7 @@ describe.runIf(ok)('salt divergence after Redis loses its data (FLUSHALL)', () =
     expect(converged.count).toBe(VISITORS * 3);
     expect(converged.keys).toBe(VISITORS);
     expect(converged.sessions).toBe(VISITORS);
+    // The loss is counted and logged by each instance that held the lost salt, and only by those.
+    expect([a, b, c].map(({ stack }) => stack.tracker.stats().hotStoreResets)).toEqual([1, 1, 0]);
   });
 });

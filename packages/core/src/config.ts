@@ -25,8 +25,21 @@ export interface TrackerConfig extends SessionRules {
   uaCacheSize: number;
   /** IANA time zone that days are counted in. @default 'UTC' */
   timeZone: string;
-  /** Anonymous sessions and their page views are purged after this many days. @default 90 */
+  /**
+   * Anonymous sessions and their page views are purged after this many days (their session-level figures
+   * stay, as rollups). The worker purges once a day, or `anon purge` does when `retention` is false. @default 90
+   */
   retentionDays: number;
+  /**
+   * Authenticated sessions (a user id) and their page views are purged after this many days too, an integer
+   * ≥ 1; null keeps them. Sessions a conversion names are always kept. @default null
+   */
+  authenticatedRetentionDays: number | null;
+  /**
+   * The worker purges past `retentionDays` (and `authenticatedRetentionDays`) once a day, one instance per
+   * day across every worker on the store (`claimDailyJob`). False leaves purging to `anon purge`. @default true
+   */
+  retention: boolean;
   /**
    * The app's route patterns (`/posts/:id`, `/docs/*`): an SPA navigation's path is counted under the first
    * pattern it matches, as a server-rendered page is under the route its framework reports. @default []
@@ -55,6 +68,8 @@ export const DEFAULT_CONFIG: Readonly<TrackerConfig> = Object.freeze({
   uaCacheSize: 5_000,
   timeZone: 'UTC',
   retentionDays: 90,
+  authenticatedRetentionDays: null,
+  retention: true,
   routes: [],
   maxPathsPerDay: 1_000,
 });

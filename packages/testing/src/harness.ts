@@ -1,4 +1,6 @@
 import type { DailyAggregate, HotStore, Queue, Session, Store, StoreWriter } from '@anon/core';
+import { DEFAULT_STORE_SETTINGS } from '@anon/core/adapter';
+import { afterEach, beforeEach } from 'vitest';
 
 /** Raw reads of the database that bypass the store's own code, so the suite checks what was really stored. */
 export interface StoreProbe {
@@ -55,4 +57,29 @@ export interface QueueHarness {
   /** Another Queue on the SAME backend (another instance / worker). */
   peer(): Promise<Queue>;
   cleanup(): Promise<void>;
+}
+
+/**
+ * A fresh store harness for every test of the enclosing `describe`: created before each test with the tracker's
+ * default settings stated to the store (as the tracker does at start), cleaned up after it. Returns the getter
+ * the checks read it through.
+ */
+export function storePerTest<H extends StoreWriterHarness>(
+  create: () => Promise<H>,
+  timeout: number,
+): () => H {
+  let harness: H | null = null;
+  beforeEach(async () => {
+    harness = await create();
+    await harness.store.init?.({ ...DEFAULT_STORE_SETTINGS });
+  }, timeout);
+  afterEach(async () => {
+    const done = harness;
+    harness = null;
+    await done?.cleanup();
+  }, timeout);
+  return () => {
+    if (harness === null) throw new Error('[anon] [testing] the store harness was not created');
+    return harness;
+  };
 }

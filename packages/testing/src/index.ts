@@ -1,10 +1,13 @@
 export * from './binding-contract.js';
+export * from './claim-daily-job-contract.js';
 export * from './expect-reports.js';
 export * from './fixtures.js';
 export * from './generate-traffic.js';
 export * from './harness.js';
 export * from './hot-store-contract.js';
+export type { RegisterCheck } from './live-reports-contract.js';
 export * from './merge-session.js';
+export * from './purge-rollup-contract.js';
 export * from './queue-contract.js';
 export * from './random.js';
 export * from './store-contract.js';

@@ -11,6 +11,7 @@ import {
 } from '@anon/core';
 import { DEFAULT_STORE_SETTINGS, MAX_FUNNEL_STEPS, recomputeAggregates } from '@anon/core/adapter';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { registerClaimDailyJobChecks } from './claim-daily-job-contract.js';
 import { erasureContract } from './erasure-contract.js';
 import { expectReportsEqual, readReports } from './expect-reports.js';
 import {
@@ -34,9 +35,10 @@ import {
   sessionEvent,
 } from './fixtures.js';
 import { generateTraffic, type Traffic, type TrafficOptions } from './generate-traffic.js';
-import type { StoreHarness, StoreProbe, StoreWriterHarness } from './harness.js';
+import { type StoreHarness, type StoreProbe, type StoreWriterHarness, storePerTest } from './harness.js';
 import { registerLiveReportChecks } from './live-reports-contract.js';
 import { mergeSessionSummary } from './merge-session.js';
+import { registerPurgeRollupChecks } from './purge-rollup-contract.js';
 import { mulberry32 } from './random.js';
 import { computeTruth, type ReportExtras } from './traffic-truth.js';
 
@@ -51,6 +53,8 @@ export interface StoreContractOptions {
   timeoutMs?: number;
   /** The store implements `purge(before, { dryRun: true })`. @default true */
   purgeDryRun?: boolean;
+  /** The store implements `claimDailyJob` (the worker's automatic retention needs it). @default true */
+  claimDailyJob?: boolean;
 }
 
 /** Every row kind the probe can read, for before/after comparisons. */
@@ -179,21 +183,7 @@ function registerContract(
   const mixedIt = when(parts.writer || parts.reports);
 
   describe(title, () => {
-    let harness: StoreHarness | null = null;
-    const h = (): StoreHarness => {
-      if (harness === null) throw new Error('[anon] [testing] the store harness was not created');
-      return harness;
-    };
-    beforeEach(async () => {
-      harness = await create();
-      // As the tracker does at start: the settings are stated once, on the tracker.
-      await harness.store.init?.({ ...DEFAULT_STORE_SETTINGS });
-    }, timeout);
-    afterEach(async () => {
-      const done = harness;
-      harness = null;
-      await done?.cleanup();
-    }, timeout);
+    const h = storePerTest(create, timeout);
 
     if (parts.writer) erasureContract(h, timeout);
 
@@ -1004,5 +994,7 @@ function registerContract(
     );
 
     registerLiveReportChecks(reportsIt, h, traffic, timeout);
+    registerPurgeRollupChecks(reportsIt, h, traffic, timeout);
+    registerClaimDailyJobChecks(when(parts.writer && options.claimDailyJob !== false), h, timeout);
   });
 }

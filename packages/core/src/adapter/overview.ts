@@ -2,19 +2,22 @@ import { matchPath } from '../match-path.js';
 import { compareKeys } from '../memory/code-point-order.js';
 import type {
   CountryRow,
+  DailyAggregate,
   Day,
   EntryPageRow,
   ExitPageRow,
   OverviewFigures,
   OverviewReport,
   PageView,
+  SessionRollup,
   SessionsReport,
 } from '../types.js';
 import type { CheckedQuery } from './check-query.js';
 import type { LiveSession } from './live-session.js';
 
 // The session-and-visitor reports of docs/semantics.md ("Reports": overview, entryPages, exitPages, countries),
-// assembled once from what a store reads: page-view figures per day and the live sessions of the range.
+// assembled once from what a store reads: page-view figures per day, the live sessions of the range and the
+// rollup rows of purged sessions (`rollupsIn`), each rollup row counting as `row.sessions` sessions.
 
 /** Page-view figures of one day; a store may count them in its database. */
 export interface ViewDayFigures {
@@ -28,7 +31,8 @@ export interface ViewDayFigures {
 /**
  * Page-view figures per day of `views` under query `q`: day in range and path matching; bot views counted
  * apart, and in `pageViews` (and its split) too with `includeBots`; unique visitors are the distinct non-null
- * visitor keys of the counted views of that day.
+ * visitor keys of the counted views of that day. (`overview` itself reads the page-view counts from the
+ * aggregates, which survive purge: {@link overviewViewDays}.)
  */
 export function viewDays(views: Iterable<PageView>, q: CheckedQuery): Map<Day, ViewDayFigures> {
   const days = new Map<Day, ViewDayFigures & { keys: Set<string> }>();
@@ -82,20 +86,111 @@ export interface SessionDayFigures {
   durationSum: number;
 }
 
-/** Session figures per day (the session's day) of live sessions already selected for a query. */
-export function sessionDays(sessions: readonly LiveSession[]): Map<Day, SessionDayFigures> {
+/**
+ * Session figures per day (the session's day) of live sessions and rollup rows already selected for a query
+ * (`rollupsIn`).
+ */
+export function sessionDays(
+  sessions: readonly LiveSession[],
+  rollups: readonly SessionRollup[] = [],
+): Map<Day, SessionDayFigures> {
   const days = new Map<Day, SessionDayFigures>();
-  for (const s of sessions) {
-    let d = days.get(s.day);
+  const at = (day: Day): SessionDayFigures => {
+    let d = days.get(day);
     if (d === undefined) {
       d = { sessions: 0, authenticatedSessions: 0, bounces: 0, durationSum: 0 };
-      days.set(s.day, d);
+      days.set(day, d);
     }
+    return d;
+  };
+  for (const s of sessions) {
+    const d = at(s.day);
     d.sessions++;
     if (s.authenticated) d.authenticatedSessions++;
     if (s.pageViews === 1) d.bounces++;
     d.durationSum += s.durationMs;
   }
+  for (const r of rollups) {
+    const d = at(r.day);
+    d.sessions += r.sessions;
+    if (r.authenticated) d.authenticatedSessions += r.sessions;
+    d.bounces += r.bounces;
+    d.durationSum += r.durationMs;
+  }
+  return days;
+}
+
+/** What the stored page views of one day add to the aggregates in `overview`; a store may count it in its database. */
+export interface StoredViewDayFigures {
+  /** Distinct non-null visitor keys of the day's stored counted views (bot views too with `includeBots`). */
+  uniqueVisitors: number;
+  /** The day's stored bot views carrying `authenticated` (the aggregates do not split bot views). */
+  authenticatedBotViews: number;
+}
+
+/** {@link StoredViewDayFigures} per day of `views` under `q` (day in range, path matching). */
+export function storedViewDays(views: Iterable<PageView>, q: CheckedQuery): Map<Day, StoredViewDayFigures> {
+  const days = new Map<Day, { keys: Set<string>; authenticatedBotViews: number }>();
+  for (const view of views) {
+    if (view.day < q.from || view.day > q.to) continue;
+    if (q.path !== null && !matchPath(q.path, view.path)) continue;
+    if (view.isBot && !q.includeBots) continue;
+    let d = days.get(view.day);
+    if (d === undefined) {
+      d = { keys: new Set(), authenticatedBotViews: 0 };
+      days.set(view.day, d);
+    }
+    if (view.isBot && view.authenticated) d.authenticatedBotViews++;
+    if (view.visitorKey !== null) d.keys.add(view.visitorKey);
+  }
+  const out = new Map<Day, StoredViewDayFigures>();
+  for (const [day, d] of days) {
+    out.set(day, { uniqueVisitors: d.keys.size, authenticatedBotViews: d.authenticatedBotViews });
+  }
+  return out;
+}
+
+/**
+ * Page-view figures per day for `overview` under `q`, from what survives purge: the daily aggregate rows
+ * (already selected: day in range, path matching) give `pageViews` (`views`, plus `botViews` with
+ * `includeBots`), `authenticatedViews`, `anonymousViews` and `botViews`; the stored views (`stored`, from
+ * {@link storedViewDays}) give the day's distinct visitors and split its bot views by `authenticated` (with
+ * `includeBots`; a purged authenticated bot view counts as anonymous); the visitor rollups (`purgedVisitors`,
+ * from `visitorRollupDays`) add the visitors of purged views. A day is present when it has a page view or a
+ * purged visitor.
+ */
+export function overviewViewDays(
+  aggregates: Iterable<DailyAggregate>,
+  stored: Map<Day, StoredViewDayFigures>,
+  purgedVisitors: Map<Day, number>,
+  q: Pick<CheckedQuery, 'includeBots'>,
+): Map<Day, ViewDayFigures> {
+  const days = new Map<Day, ViewDayFigures>();
+  const at = (day: Day): ViewDayFigures => {
+    let d = days.get(day);
+    if (d === undefined) {
+      d = { uniqueVisitors: 0, pageViews: 0, authenticatedViews: 0, anonymousViews: 0, botViews: 0 };
+      days.set(day, d);
+    }
+    return d;
+  };
+  for (const row of aggregates) {
+    if (row.views === 0 && row.botViews === 0) continue;
+    const d = at(row.day);
+    d.pageViews += row.views + (q.includeBots ? row.botViews : 0);
+    d.authenticatedViews += row.authenticatedViews;
+    d.anonymousViews += row.anonymousViews + (q.includeBots ? row.botViews : 0);
+    d.botViews += row.botViews;
+  }
+  for (const [day, s] of stored) {
+    const d = at(day);
+    d.uniqueVisitors += s.uniqueVisitors;
+    if (q.includeBots) {
+      d.authenticatedViews += s.authenticatedBotViews;
+      d.anonymousViews -= s.authenticatedBotViews;
+    }
+  }
+  for (const [day, n] of purgedVisitors) if (n !== 0) at(day).uniqueVisitors += n;
   return days;
 }
 
@@ -151,49 +246,77 @@ export function buildOverview(
   return { days: rows, total: finish(total) };
 }
 
-/** `entryPages`: live sessions by landing page with their bounces; sessions desc, then path; `limit` rows. */
-export function entryPagesOf(sessions: readonly LiveSession[], limit: number): EntryPageRow[] {
+/**
+ * `entryPages`: live sessions and rollup rows (both selected for the query) by landing page with their bounces;
+ * sessions desc, then path; `limit` rows.
+ */
+export function entryPagesOf(
+  sessions: readonly LiveSession[],
+  limit: number,
+  rollups: readonly SessionRollup[] = [],
+): EntryPageRow[] {
   const rows = new Map<string, EntryPageRow>();
-  for (const s of sessions) {
-    const row = rows.get(s.landingPath) ?? { path: s.landingPath, sessions: 0, bounces: 0 };
-    row.sessions++;
-    if (s.pageViews === 1) row.bounces++;
-    rows.set(s.landingPath, row);
-  }
+  const add = (path: string, n: number, bounces: number) => {
+    const row = rows.get(path) ?? { path, sessions: 0, bounces: 0 };
+    row.sessions += n;
+    row.bounces += bounces;
+    rows.set(path, row);
+  };
+  for (const s of sessions) add(s.landingPath, 1, s.pageViews === 1 ? 1 : 0);
+  for (const r of rollups) add(r.landingPath, r.sessions, r.bounces);
   return [...rows.values()]
     .sort((a, b) => b.sessions - a.sessions || compareKeys(a.path, b.path))
     .slice(0, limit);
 }
 
-/** `exitPages`: live sessions by exit page; sessions desc, then path; `limit` rows. */
-export function exitPagesOf(sessions: readonly LiveSession[], limit: number): ExitPageRow[] {
+/** `exitPages`: live sessions and rollup rows by exit page; sessions desc, then path; `limit` rows. */
+export function exitPagesOf(
+  sessions: readonly LiveSession[],
+  limit: number,
+  rollups: readonly SessionRollup[] = [],
+): ExitPageRow[] {
   const rows = new Map<string, ExitPageRow>();
-  for (const s of sessions) {
-    const row = rows.get(s.exitPath) ?? { path: s.exitPath, sessions: 0 };
-    row.sessions++;
-    rows.set(s.exitPath, row);
-  }
+  const add = (path: string, n: number) => {
+    const row = rows.get(path) ?? { path, sessions: 0 };
+    row.sessions += n;
+    rows.set(path, row);
+  };
+  for (const s of sessions) add(s.exitPath, 1);
+  for (const r of rollups) add(r.exitPath, r.sessions);
   return [...rows.values()]
     .sort((a, b) => b.sessions - a.sessions || compareKeys(a.path, b.path))
     .slice(0, limit);
 }
 
-/** `countries`: live sessions and their page views by country; sessions desc, then country (null first). */
-export function countriesOf(sessions: readonly LiveSession[], limit: number): CountryRow[] {
+/**
+ * `countries`: live sessions and rollup rows, and their page views, by country; sessions desc, then country
+ * (null first).
+ */
+export function countriesOf(
+  sessions: readonly LiveSession[],
+  limit: number,
+  rollups: readonly SessionRollup[] = [],
+): CountryRow[] {
   const rows = new Map<string | null, CountryRow>();
-  for (const s of sessions) {
-    const row = rows.get(s.country) ?? { country: s.country, sessions: 0, views: 0 };
-    row.sessions++;
-    row.views += s.pageViews;
-    rows.set(s.country, row);
-  }
+  const add = (country: string | null, n: number, views: number) => {
+    const row = rows.get(country) ?? { country, sessions: 0, views: 0 };
+    row.sessions += n;
+    row.views += views;
+    rows.set(country, row);
+  };
+  for (const s of sessions) add(s.country, 1, s.pageViews);
+  for (const r of rollups) add(r.country, r.sessions, r.pageViews);
   return [...rows.values()]
     .sort((a, b) => b.sessions - a.sessions || compareKeys(a.country, b.country))
     .slice(0, limit);
 }
 
-/** `sessions`: the figures of live sessions already selected for a query. */
-export function sessionsReportOf(sessions: readonly LiveSession[]): SessionsReport {
+/** `sessions`: the figures of live sessions and rollup rows already selected for a query. */
+export function sessionsReportOf(
+  sessions: readonly LiveSession[],
+  rollups: readonly SessionRollup[] = [],
+): SessionsReport {
+  let n = sessions.length;
   let authenticated = 0;
   let pageViews = 0;
   let bounces = 0;
@@ -204,7 +327,13 @@ export function sessionsReportOf(sessions: readonly LiveSession[]): SessionsRepo
     if (s.pageViews === 1) bounces++;
     duration += s.durationMs;
   }
-  const n = sessions.length;
+  for (const r of rollups) {
+    n += r.sessions;
+    if (r.authenticated) authenticated += r.sessions;
+    pageViews += r.pageViews;
+    bounces += r.bounces;
+    duration += r.durationMs;
+  }
   return {
     sessions: n,
     authenticatedSessions: authenticated,

@@ -91,6 +91,13 @@ export interface TrackerStats {
   finalized: number;
   /** Conversions this instance's worker wrote (a repeated signup is not counted again). */
   conversions: number;
+  /**
+   * Times this instance found the hot store had lost its state: the period's salt changed between two reads
+   * (a Redis restarted empty, or an evicted salt). Each is logged; the live sessions it held were lost.
+   */
+  hotStoreResets: number;
+  /** Sessions this instance's automatic retention purged (`retention`; one instance purges per day). */
+  purged: number;
 }
 
 /** What a binding adds to a beacon it hands over. */

@@ -22,6 +22,12 @@ export function resolveConfig(options: Partial<TrackerConfig>): TrackerConfig {
   positive(config.botMaxViewsPerMinute, 'botMaxViewsPerMinute');
   positive(config.retentionDays, 'retentionDays');
   positive(config.maxPathsPerDay, 'maxPathsPerDay');
+  const authenticatedDays = config.authenticatedRetentionDays;
+  if (authenticatedDays !== null && !(Number.isSafeInteger(authenticatedDays) && authenticatedDays >= 1)) {
+    fail(`authenticatedRetentionDays must be null or an integer >= 1, got ${String(authenticatedDays)}`);
+  }
+  if (typeof config.retention !== 'boolean')
+    fail(`retention must be a boolean, got ${String(config.retention)}`);
   if (!Number.isInteger(config.persistEvery) || config.persistEvery < 1) {
     fail(`persistEvery must be an integer >= 1, got ${String(config.persistEvery)}`);
   }

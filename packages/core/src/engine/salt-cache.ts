@@ -18,9 +18,14 @@ export const SALT_REREAD_MS = 60_000;
 
 /**
  * Caches `hot.salt(now)` for its period, re-read every `SALT_REREAD_MS`, so a page view costs no salt round
- * trip. Concurrent callers share one request; a failed request is not cached.
+ * trip. Concurrent callers share one request; a failed request is not cached. `onReset` is told when a re-read
+ * finds another salt for the same period: the hot store lost its state.
  */
-export function createSaltCache(hot: HotStore, rereadMs = SALT_REREAD_MS): SaltCache {
+export function createSaltCache(
+  hot: HotStore,
+  rereadMs = SALT_REREAD_MS,
+  onReset: (period: number) => void = () => {},
+): SaltCache {
   let cached: { pair: SaltPair; readAt: Millis } | null = null;
   let pending: { period: number; promise: Promise<SaltPair> } | null = null;
   const fresh = (now: Millis): SaltPair | null =>
@@ -37,7 +42,14 @@ export function createSaltCache(hot: HotStore, rereadMs = SALT_REREAD_MS): SaltC
       const promise = hot.salt(now).then(
         (pair) => {
           if (pending?.promise === promise) pending = null;
-          if (pair.period === period) cached = { pair, readAt: now };
+          if (pair.period === period) {
+            const before = cached?.pair;
+            if (before !== undefined && before.period === pair.period && before.current !== pair.current) {
+              // The same period with another salt: the hot store lost the one it gave before.
+              onReset(pair.period);
+            }
+            cached = { pair, readAt: now };
+          }
           return pair;
         },
         (error: unknown) => {

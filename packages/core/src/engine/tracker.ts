@@ -26,7 +26,8 @@ import { createBatcher } from './batcher.js';
 import { createFailureLog } from './failure-log.js';
 import { createRecorder, type Item } from './record.js';
 import { resolveConfig } from './resolve-config.js';
-import { createSaltCache } from './salt-cache.js';
+import { type Retention, startRetention } from './retention.js';
+import { createSaltCache, SALT_REREAD_MS } from './salt-cache.js';
 import { createSweeper } from './sweeper.js';
 import { syntheticNavigation } from './synthetic-request.js';
 import { createKeyCache, type VisitorKeyDeps } from './visitor-keys.js';
@@ -78,7 +79,16 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
   const failures = createFailureLog(logger, clock);
   const keyDeps: VisitorKeyDeps = {
     hasher,
-    salts: createSaltCache(hot),
+    salts: createSaltCache(hot, SALT_REREAD_MS, () => {
+      // The period's salt changed under us: the hot store lost its state (an empty restart, an eviction).
+      counts.hotStoreResets += 1;
+      failures.report(
+        'hot_store_failed',
+        "the hot store's salt for today changed: it lost its state (an empty restart or an eviction). Live " +
+          'sessions it held are gone: their page views stay stored, each visitor continues in a new session, ' +
+          'and those sessions keep their last stored summary (not finalized, last engaged time lost)',
+      );
+    }),
     site: config.site,
     sessionTimeoutMs: config.sessionTimeoutMs,
     visitorId: options.visitorId,
@@ -93,6 +103,8 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     finalized: 0,
     conversions: 0,
     rejected: 0,
+    purged: 0,
+    hotStoreResets: 0,
   };
   const routeOf = createRouteMatcher(config.routes);
   const skippedBy: Partial<Record<TrackSkipReason, number>> = {};
@@ -152,6 +164,7 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
   });
 
   let consumer: Consumer | null = null;
+  let retention: Retention | null = null;
   if (options.store !== undefined && options.worker !== false) {
     const store = options.store;
     // The store takes the rules it shares with the tracker from here, once: nobody states them twice.
@@ -183,6 +196,19 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
         throw error;
       }
     });
+    if (config.retention) {
+      retention = startRetention({
+        store,
+        clock,
+        logger,
+        settings: config,
+        ready: init,
+        onPurged: (result) => {
+          counts.purged += result.sessions;
+        },
+        onError: (error) => failures.report('store_failed', 'automatic retention failed', error),
+      });
+    }
   }
 
   function skipped(reason: TrackSkipReason): TrackResult {
@@ -321,7 +347,11 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
       const route = of(path);
       return typeof route === 'string' && route.startsWith('/') && !route.includes('*') ? route : null;
     } catch (error) {
-      failures.report('invalid_input', "the binding's route matcher threw; navigation counted by its path", error);
+      failures.report(
+        'invalid_input',
+        "the binding's route matcher threw; navigation counted by its path",
+        error,
+      );
       return null;
     }
   }
@@ -381,6 +411,7 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
         await queue.flush();
       });
     }
+    await step('stopping retention', () => retention?.stop());
     await step('stopping the worker', () => consumer?.stop());
     await step('closing the queue', () => queue.close());
     if (ownsHot) await step('closing the hot store', () => hot.close?.());
@@ -437,6 +468,8 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
         written: counts.written,
         finalized: counts.finalized,
         conversions: counts.conversions,
+        purged: counts.purged,
+        hotStoreResets: counts.hotStoreResets,
       };
     },
     newViewId(): string {

@@ -10,9 +10,10 @@ import {
   countriesOf,
   entryPagesOf,
   exitPagesOf,
+  overviewViewDays,
   sessionDays,
   sessionsReportOf,
-  viewDays,
+  storedViewDays,
 } from '../adapter/overview.js';
 import {
   compareCampaignRows,
@@ -20,6 +21,13 @@ import {
   compareJourneyRows,
   funnelStepsReached,
 } from '../adapter/report-order.js';
+import {
+  type BotSelection,
+  botSelectionOf,
+  isVisitorSession,
+  rollupsIn,
+  visitorRollupDays,
+} from '../adapter/rollup.js';
 import { matchPath } from '../match-path.js';
 import type { Reports } from '../ports.js';
 import type {
@@ -34,6 +42,7 @@ import type {
   ReferrerRow,
   ReportQuery,
   Session,
+  SessionRollup,
   SessionsReport,
   TopPageRow,
 } from '../types.js';
@@ -48,7 +57,7 @@ const SIGNUP_STEP = '(signup)';
 /** The Reports table of docs/semantics.md, computed from the memory store's maps at each call. */
 export function createReports(state: StoreState): Reports {
   /** Sessions whose day is in range and whose landing page matches; bots as `bots` says. */
-  const sessionsIn = (q: Query, bots: 'exclude' | 'include' | 'only'): Session[] => {
+  const sessionsIn = (q: Query, bots: BotSelection): Session[] => {
     const found: Session[] = [];
     for (const [day, ids] of state.sessionsByDay) {
       if (day < q.from || day > q.to) continue;
@@ -87,7 +96,19 @@ export function createReports(state: StoreState): Reports {
     }
     return found;
   };
-  const botsFor = (q: Query) => (q.includeBots ? 'include' : 'exclude');
+  const botsFor = botSelectionOf;
+  /** Rollup rows of purged sessions, selected as `sessionsIn` / `liveIn` select sessions. */
+  const rolledIn = (q: Query, bots: BotSelection = botsFor(q)): SessionRollup[] =>
+    rollupsIn(state.sessionRollups.values(), q, bots);
+  /** Sessions by summary and rollup rows as `[key, count]` entries for `ranked`. */
+  const keyed = function* <K>(
+    q: Query,
+    bots: BotSelection,
+    keyOf: (s: Session | SessionRollup) => K,
+  ): Generator<[K, number]> {
+    for (const s of sessionsIn(q, bots)) yield [keyOf(s), 1];
+    for (const r of rolledIn(q, bots)) yield [keyOf(r), r.sessions];
+  };
 
   /** Aggregate rows whose day is in range and whose path matches. */
   const rowsIn = (q: Query): DailyAggregate[] => {
@@ -159,7 +180,8 @@ export function createReports(state: StoreState): Reports {
     },
 
     async sessions(query): Promise<SessionsReport> {
-      return sessionsReportOf(liveIn(checkQuery(query)));
+      const q = checkQuery(query);
+      return sessionsReportOf(liveIn(q), rolledIn(q));
     },
 
     async conversions(query): Promise<ConversionsReport> {
@@ -176,8 +198,9 @@ export function createReports(state: StoreState): Reports {
       for (const c of inRange) for (const id of c.sessionIds) converted.add(id);
       let visitorSessions = 0;
       for (const s of sessionsIn(q, botsFor(q))) {
-        if (s.userId === null || state.convertedSessions.has(s.id)) visitorSessions++;
+        if (isVisitorSession(s, state.convertedSessions.has(s.id))) visitorSessions++;
       }
+      for (const r of rolledIn(q)) if (r.visitor) visitorSessions += r.sessions;
       return {
         signups: inRange.length,
         visitorSessions,
@@ -185,13 +208,13 @@ export function createReports(state: StoreState): Reports {
         conversionRate: visitorSessions === 0 ? null : converted.size / visitorSessions,
         conversions: inRange.slice(0, q.limit).map(copyConversion),
         byLandingPage: ranked(
-          inRange.filter((c) => c.firstTouch !== null),
-          (c) => c.firstTouch!.landingPath,
+          inRange.filter((c) => c.firstTouch !== null).map((c) => [c.firstTouch!.landingPath, 1]),
           q.limit,
         ).map(([path, conversions]) => ({ path, conversions })),
-        byReferrer: ranked(inRange, (c) => c.firstTouch?.referrerHost ?? null, q.limit).map(
-          ([referrerHost, conversions]) => ({ referrerHost, conversions }),
-        ),
+        byReferrer: ranked(
+          inRange.map((c) => [c.firstTouch?.referrerHost ?? null, 1]),
+          q.limit,
+        ).map(([referrerHost, conversions]) => ({ referrerHost, conversions })),
       };
     },
 
@@ -232,18 +255,16 @@ export function createReports(state: StoreState): Reports {
 
     async referrers(query): Promise<ReferrerRow[]> {
       const q = checkQuery(query);
-      return ranked(sessionsIn(q, botsFor(q)), (s) => s.referrerHost, q.limit).map(
-        ([referrerHost, sessions]) => ({
-          referrerHost,
-          sessions,
-        }),
-      );
+      return ranked(
+        keyed(q, botsFor(q), (s) => s.referrerHost),
+        q.limit,
+      ).map(([referrerHost, sessions]) => ({ referrerHost, sessions }));
     },
 
     async campaigns(query): Promise<CampaignRow[]> {
       const q = checkQuery(query);
       const groups = new Map<string, CampaignRow>();
-      for (const s of sessionsIn(q, botsFor(q))) {
+      for (const [s, n] of keyed(q, botsFor(q), (s) => s)) {
         if (s.utmSource === null && s.utmMedium === null && s.utmCampaign === null) continue;
         const key = JSON.stringify([s.utmSource, s.utmMedium, s.utmCampaign]);
         const row = groups.get(key);
@@ -252,10 +273,10 @@ export function createReports(state: StoreState): Reports {
             utmSource: s.utmSource,
             utmMedium: s.utmMedium,
             utmCampaign: s.utmCampaign,
-            sessions: 1,
+            sessions: n,
           });
         } else {
-          row.sessions++;
+          row.sessions += n;
         }
       }
       return [...groups.values()].sort(compareCampaignRows).slice(0, q.limit);
@@ -263,17 +284,20 @@ export function createReports(state: StoreState): Reports {
 
     async devices(query): Promise<DevicesReport> {
       const q = checkQuery(query);
-      const found = sessionsIn(q, botsFor(q));
+      const bots = botsFor(q);
       return {
-        devices: ranked(found, (s) => s.device, q.limit).map(([device, sessions]) => ({
-          device,
-          sessions,
-        })),
-        browsers: ranked(found, (s) => s.browser, q.limit).map(([browser, sessions]) => ({
-          browser,
-          sessions,
-        })),
-        os: ranked(found, (s) => s.os, q.limit).map(([os, sessions]) => ({ os, sessions })),
+        devices: ranked(
+          keyed(q, bots, (s) => s.device),
+          q.limit,
+        ).map(([device, sessions]) => ({ device, sessions })),
+        browsers: ranked(
+          keyed(q, bots, (s) => s.browser),
+          q.limit,
+        ).map(([browser, sessions]) => ({ browser, sessions })),
+        os: ranked(
+          keyed(q, bots, (s) => s.os),
+          q.limit,
+        ).map(([os, sessions]) => ({ os, sessions })),
       };
     },
 
@@ -290,27 +314,35 @@ export function createReports(state: StoreState): Reports {
         .sort((a, b) => b[1] - a[1] || compareCodePoints(a[0], b[0]))
         .slice(0, q.limit)
         .map(([path, n]) => ({ path, views: n }));
-      return { views, sessions: sessionsIn(q, 'only').length, topPaths };
+      let sessions = sessionsIn(q, 'only').length;
+      for (const r of rolledIn(q, 'only')) sessions += r.sessions;
+      return { views, sessions, topPaths };
     },
 
     async overview(query) {
       const q = checkQuery(query);
-      return buildOverview(viewDays(state.pageViews.values(), q), sessionDays(liveIn(q)));
+      const views = overviewViewDays(
+        rowsIn(q),
+        storedViewDays(state.pageViews.values(), q),
+        visitorRollupDays(state.visitorRollups.values(), q),
+        q,
+      );
+      return buildOverview(views, sessionDays(liveIn(q), rolledIn(q)));
     },
 
     async entryPages(query) {
       const q = checkQuery(query);
-      return entryPagesOf(liveIn(q), q.limit);
+      return entryPagesOf(liveIn(q), q.limit, rolledIn(q));
     },
 
     async exitPages(query) {
       const q = checkQuery(query);
-      return exitPagesOf(liveIn(q), q.limit);
+      return exitPagesOf(liveIn(q), q.limit, rolledIn(q));
     },
 
     async countries(query) {
       const q = checkQuery(query);
-      return countriesOf(liveIn(q), q.limit);
+      return countriesOf(liveIn(q), q.limit, rolledIn(q));
     },
 
     async aggregates(query) {
@@ -323,17 +355,10 @@ export function createReports(state: StoreState): Reports {
   };
 }
 
-/** Counts items by key: count desc, then key ascending in code-point order with null first; first `limit`. */
-function ranked<T, K extends string | null>(
-  items: readonly T[],
-  keyOf: (item: T) => K,
-  limit: number,
-): [K, number][] {
+/** Sums `[key, count]` entries by key: count desc, then key ascending in code-point order with null first; first `limit`. */
+function ranked<K extends string | null>(entries: Iterable<[K, number]>, limit: number): [K, number][] {
   const counts = new Map<K, number>();
-  for (const item of items) {
-    const key = keyOf(item);
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
+  for (const [key, n] of entries) counts.set(key, (counts.get(key) ?? 0) + n);
   return [...counts].sort(compareCounted).slice(0, limit);
 }
 

@@ -1,4 +1,14 @@
-import type { Conversion, DailyAggregate, Day, PageMetric, PageView, Session, Touch } from '../types.js';
+import type {
+  Conversion,
+  DailyAggregate,
+  Day,
+  PageMetric,
+  PageView,
+  Session,
+  SessionRollup,
+  Touch,
+  VisitorRollup,
+} from '../types.js';
 
 /** Everything a memory store holds, with the indexes its writes and reports need. */
 export interface StoreState {
@@ -19,6 +29,12 @@ export interface StoreState {
   readonly aggregates: Map<Day, Map<string, DailyAggregate>>;
   /** day → path → visitor keys already counted in `uniqueVisitors`. */
   readonly uniques: Map<Day, Map<string, Set<string>>>;
+  /** What `purge` kept of the sessions it removed, keyed by `rollupKey`. */
+  readonly sessionRollups: Map<string, SessionRollup>;
+  /** What `purge` kept of the visitors of the page views it removed, keyed by `visitorRollupKey`. */
+  readonly visitorRollups: Map<string, VisitorRollup>;
+  /** `claimDailyJob`: job → days claimed. */
+  readonly dailyJobs: Map<string, Set<Day>>;
 }
 
 /** An empty store. */
@@ -35,6 +51,9 @@ export function createStoreState(): StoreState {
     convertedSessions: new Set(),
     aggregates: new Map(),
     uniques: new Map(),
+    sessionRollups: new Map(),
+    visitorRollups: new Map(),
+    dailyJobs: new Map(),
   };
 }
 

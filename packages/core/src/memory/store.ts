@@ -1,6 +1,19 @@
 import { checkBatch } from '../adapter/check-batch.js';
 import { checkEraseUser } from '../adapter/check-erase.js';
-import { checkPurgeBefore, checkVisitorSessions } from '../adapter/check-query.js';
+import { checkVisitorSessions } from '../adapter/check-query.js';
+import { liveSession } from '../adapter/live-session.js';
+import {
+  addSessionRollup,
+  addVisitorRollup,
+  type CheckedPurge,
+  checkClaimDailyJob,
+  checkPurge,
+  isVisitorSession,
+  purgesSession,
+  purgesUnsessionedView,
+  sessionRollupOf,
+  visitorRollupsOf,
+} from '../adapter/rollup.js';
 import { mergeSession, sessionChanged } from '../adapter/session-merge.js';
 import { checkStoreSettings, DEFAULT_STORE_SETTINGS, purgeCutoffDay } from '../adapter/store-settings.js';
 import { applyMetric, applyView, emptyAggregate } from '../aggregate.js';
@@ -10,11 +23,14 @@ import type {
   AnonEvent,
   Conversion,
   DailyAggregate,
+  Day,
   EventBatch,
   PageMetric,
   PageView,
   PurgeResult,
   Session,
+  SessionRollup,
+  VisitorRollup,
 } from '../types.js';
 import { compareCodePoints } from './code-point-order.js';
 import { createReports } from './reports.js';
@@ -46,6 +62,10 @@ export interface MemoryStoreContents {
   conversions: Conversion[];
   /** Sorted by day, then path. */
   aggregates: DailyAggregate[];
+  /** What purges kept of the sessions they removed, one row per key. */
+  sessionRollups: SessionRollup[];
+  /** What purges kept of the visitors of the page views they removed, one row per (day, path). */
+  visitorRollups: VisitorRollup[];
 }
 
 /** The in-memory store, with a raw dump for tests. */
@@ -54,6 +74,8 @@ export interface MemoryStore extends Store {
   init(settings: StoreSettings): void;
   /** Copies of everything held, for probes and exports. */
   dump(): MemoryStoreContents;
+  /** Claims are per store object: the instances sharing one memory store share its claims. */
+  claimDailyJob(job: string, day: Day): Promise<boolean>;
 }
 
 /**
@@ -104,7 +126,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
 
     async purge(before, purgeOptions) {
-      return purge(state, checkPurgeBefore(before, SOURCE), settings.timeZone, purgeOptions?.dryRun === true);
+      return purge(state, checkPurge(before, purgeOptions, SOURCE), settings.timeZone);
+    },
+
+    async claimDailyJob(job, day) {
+      const claim = checkClaimDailyJob(job, day, SOURCE);
+      return claimDailyJob(state, claim.job, claim.day);
     },
 
     async eraseUser(userId) {
@@ -124,6 +151,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         sessions: [...state.sessions.values()].map(copySession),
         conversions: [...state.conversions.values()].map(copyConversion),
         aggregates,
+        sessionRollups: [...state.sessionRollups.values()].map((r) => ({ ...r })),
+        visitorRollups: [...state.visitorRollups.values()].map((r) => ({ ...r })),
       };
     },
   };
@@ -225,28 +254,27 @@ function insertConversion(state: StoreState, incoming: Conversion): boolean {
   return true;
 }
 
-function purge(state: StoreState, before: number, timeZone: string, dryRun: boolean): PurgeResult {
+function purge(state: StoreState, p: CheckedPurge, timeZone: string): PurgeResult {
   const sessions: Session[] = [];
   for (const session of state.sessions.values()) {
-    const kept =
-      session.startedAt >= before ||
-      session.userId !== null ||
-      session.convertedUserId !== null ||
-      state.convertedSessions.has(session.id);
-    if (!kept) sessions.push(session);
+    const views = state.viewsBySession.get(session.id) ?? [];
+    const viewsAuthenticated = views.some((v) => v.userId !== null);
+    if (purgesSession(session, viewsAuthenticated, state.convertedSessions.has(session.id), p)) {
+      sessions.push(session);
+    }
   }
   const sessionIds = new Set(sessions.map((s) => s.id));
   const viewIds = new Set<string>();
   for (const id of sessionIds) for (const view of state.viewsBySession.get(id) ?? []) viewIds.add(view.id);
   // Aggregate-only views (DNT / Sec-GPC) belong to no session: they go by their own time.
   for (const view of state.pageViews.values()) {
-    if (view.sessionId === null && view.at < before) viewIds.add(view.id);
+    if (view.sessionId === null && purgesUnsessionedView(view, p)) viewIds.add(view.id);
   }
   const metricKeys: string[] = [];
   for (const [key, metric] of state.metrics) {
     const ofPurged =
       viewIds.has(metric.viewId) ||
-      (metric.sessionId !== null ? sessionIds.has(metric.sessionId) : metric.at < before);
+      (metric.sessionId !== null ? sessionIds.has(metric.sessionId) : metric.at < p.before);
     if (ofPurged) metricKeys.push(key);
   }
   const result: PurgeResult = {
@@ -254,15 +282,46 @@ function purge(state: StoreState, before: number, timeZone: string, dryRun: bool
     pageViews: viewIds.size,
     metrics: metricKeys.length,
   };
-  if (dryRun) return result;
+  if (p.dryRun) return result;
 
+  // Fold before removing, in the same synchronous step: each session as the live reports see it.
+  for (const session of sessions) {
+    const live = liveSession(session, state.viewsBySession.get(session.id) ?? []);
+    if (live === null) continue;
+    const visitor = isVisitorSession(session, state.convertedSessions.has(session.id));
+    addSessionRollup(state.sessionRollups, sessionRollupOf(live, session, visitor));
+  }
+  const removed: PageView[] = [];
+  for (const id of viewIds) {
+    const view = state.pageViews.get(id);
+    if (view !== undefined) removed.push(view);
+  }
   for (const session of sessions) dropSession(state, session);
   for (const id of viewIds) state.pageViews.delete(id);
   for (const key of metricKeys) state.metrics.delete(key);
+  const days = new Set(removed.map((v) => v.day));
+  const remaining = [...state.pageViews.values()].filter((v) => days.has(v.day));
+  for (const row of visitorRollupsOf(removed, remaining)) addVisitorRollup(state.visitorRollups, row);
   // Unique-visitor sets are only needed while a day can still receive views.
-  const cutoffDay = purgeCutoffDay(before, timeZone);
+  const cutoffDay = purgeCutoffDay(p.before, timeZone);
   for (const day of state.uniques.keys()) if (day < cutoffDay) state.uniques.delete(day);
   return result;
+}
+
+/** Claims kept per job: a week's, whatever order the days are claimed in. */
+const CLAIM_DAYS_KEPT = 7;
+
+function claimDailyJob(state: StoreState, job: string, day: Day): boolean {
+  let days = state.dailyJobs.get(job);
+  if (days === undefined) {
+    days = new Set();
+    state.dailyJobs.set(job, days);
+  }
+  if (days.has(day)) return false;
+  days.add(day);
+  const oldest = [...days].sort().slice(0, Math.max(0, days.size - CLAIM_DAYS_KEPT));
+  for (const old of oldest) days.delete(old);
+  return true;
 }
 
 /** Removes one session with its index entries (its page views and metrics are the caller's to remove). */
