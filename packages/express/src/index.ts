@@ -14,7 +14,12 @@ declare global {
   }
 }
 
-/** Options of `anonExpress`. Every hook is called once the response has finished, so auth middleware has run. */
+/**
+ * Options of `anonExpress`. Every hook is called once the response has finished, so auth middleware has run.
+ * SPA navigations are counted under the pattern of the app route their path matches (`matchRoutes: false` to
+ * turn it off): the routes and mounted routers of the app the middleware runs in, in stack order, as Express
+ * matches them.
+ */
 export type AnonExpressOptions = BindingOptions<Request>;
 
 /**
@@ -41,6 +46,7 @@ export function anonExpress(tracker: Tracker, options: AnonExpressOptions = {}):
       // The mount point + the matched route's path (a RegExp route's path is no pattern).
       route: typeof req.route?.path === 'string' ? req.baseUrl + req.route.path : null,
     }),
+    routeOf: (path, req) => routeIn(stackOf(req.app), path, ''),
   });
   return (req, res, next) => {
     const endpoint = binding.endpoint(req.method, req.originalUrl);
@@ -63,6 +69,53 @@ export function anonExpress(tracker: Tracker, options: AnonExpressOptions = {}):
     res.once('finish', () => binding.track(anon, res.statusCode));
     next();
   };
+}
+
+/** An entry of an Express router's stack (Express 4's and the `router` package's of Express 5), structurally. */
+interface Layer {
+  /** Express 4 and router < 2.3 answer a boolean and leave the matched part on `layer.path`; 2.3 answers it. */
+  match(path: string): boolean | { path: string };
+  path?: string;
+  route?: { path: unknown; methods: Record<string, boolean | undefined> };
+  handle?: { stack?: unknown };
+}
+
+/** The app's router stack: Express 5's `app.router`, Express 4's `app._router` (where `app.router` throws). */
+function stackOf(app: unknown): readonly Layer[] {
+  const express = app as { _router?: { stack?: Layer[] }; router?: { stack?: Layer[] } };
+  return (express._router ?? express.router)?.stack ?? [];
+}
+
+/**
+ * The pattern Express would report for a GET of `path`: the first route in stack order that matches it and takes
+ * GET, under the prefixes of the routers it is mounted in (as `req.baseUrl + req.route.path`). undefined when no
+ * route matches, null when the matching route has no string pattern (or the path cannot be decoded).
+ */
+function routeIn(stack: readonly Layer[], path: string, base: string): string | null | undefined {
+  for (const layer of stack) {
+    let match: ReturnType<Layer['match']>;
+    try {
+      match = layer.match(path);
+    } catch {
+      return null; // a malformed escape: Express answers it with an error, not a page
+    }
+    if (!match) continue;
+    const { route } = layer;
+    if (route) {
+      if (route.methods.get || route.methods._all)
+        return typeof route.path === 'string' ? base + route.path : null;
+      continue;
+    }
+    const inner = layer.handle?.stack;
+    const matched = typeof match === 'object' ? match.path : layer.path;
+    if (!Array.isArray(inner) || typeof matched !== 'string') continue;
+    // A mounted router sees the rest of the path, and its routes are reported under the part it consumed.
+    const rest = path.slice(matched.length);
+    if (rest !== '' && !rest.startsWith('/')) continue;
+    const found = routeIn(inner, rest || '/', base + matched.replace(/\/$/, ''));
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** The beacon body: what a body parser registered before us already parsed, else the raw stream. */

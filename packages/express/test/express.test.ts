@@ -27,6 +27,7 @@ const starter =
           getUserId: (req) => req.get(BINDING_USER_HEADER) ?? null,
           ...(options.beaconPath ? { beaconPath: options.beaconPath } : {}),
           ...(options.scriptPath !== undefined ? { scriptPath: options.scriptPath } : {}),
+          ...(options.matchRoutes !== undefined ? { matchRoutes: options.matchRoutes } : {}),
         }),
       );
     }
@@ -34,6 +35,10 @@ const starter =
 
     app.get('/', (_req, res) => {
       res.type('html').send(BINDING_PAGES.home);
+    });
+    // Before /posts/:id, which would answer /posts/new too: Express runs the first route that matches.
+    app.get('/posts/new', (_req, res) => {
+      res.type('html').send(BINDING_PAGES.newPost);
     });
     app.get('/posts/:id', (req, res) => {
       res.type('html').send(BINDING_PAGES.post(req.params.id));

@@ -1,6 +1,12 @@
 import { SCRIPT_PATH, scriptResponse } from '@anon/browser';
 import type { Tracker } from '@anon/core';
-import { type AnonHandle, type BindingOptions, createBinding, readNodeBody } from '@anon/core/binding';
+import {
+  type AnonHandle,
+  type BindingOptions,
+  createBinding,
+  createRouteTable,
+  readNodeBody,
+} from '@anon/core/binding';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 
 export type { AnonHandle } from '@anon/core/binding';
@@ -12,7 +18,11 @@ declare module 'fastify' {
   }
 }
 
-/** Options of `anonFastify`. Every hook is called once the response has been sent, so auth hooks have run. */
+/**
+ * Options of `anonFastify`. Every hook is called once the response has been sent, so auth hooks have run. SPA
+ * navigations are counted under the pattern of the GET route their path matches (`matchRoutes: false` to turn
+ * it off), among the routes registered after the plugin, static segments first as Fastify's router does.
+ */
 export type AnonFastifyOptions = BindingOptions<FastifyRequest>;
 
 /**
@@ -25,6 +35,7 @@ export type AnonFastifyOptions = BindingOptions<FastifyRequest>;
  * await app.register(anonFastify(tracker, { getUserId: (request) => request.user?.id }));
  */
 export function anonFastify(tracker: Tracker, options: AnonFastifyOptions = {}): FastifyPluginAsync {
+  const routes = createRouteTable();
   const binding = createBinding({
     framework: 'fastify',
     script: { path: SCRIPT_PATH, respond: scriptResponse },
@@ -38,6 +49,7 @@ export function anonFastify(tracker: Tracker, options: AnonFastifyOptions = {}):
       // The matched route's full URL pattern, prefixes included.
       route: request.routeOptions.url,
     }),
+    routeOf: (path) => routes.match(path),
   });
   const plugin: FastifyPluginAsync = async (fastify) => {
     fastify.decorateRequest('anon', null as unknown as AnonHandle);
@@ -65,6 +77,10 @@ export function anonFastify(tracker: Tracker, options: AnonFastifyOptions = {}):
         handler: async (_request, reply) => reply.code(204).send(),
       });
     }
+    // Added after the endpoints: the app's routes only, as Fastify registers them (prefixes included).
+    fastify.addHook('onRoute', (route) => {
+      if ([route.method].flat().includes('GET')) routes.add(route.url);
+    });
   };
   Object.assign(plugin, {
     [Symbol.for('skip-override')]: true,

@@ -22,6 +22,7 @@ async function start(tracker: Tracker, options: BindingAppOptions): Promise<Runn
         getUserId: (request) => header(request.headers[BINDING_USER_HEADER]),
         ...(options.beaconPath ? { beaconPath: options.beaconPath } : {}),
         ...(options.scriptPath !== undefined ? { scriptPath: options.scriptPath } : {}),
+        ...(options.matchRoutes !== undefined ? { matchRoutes: options.matchRoutes } : {}),
       }),
     );
   }
@@ -34,6 +35,8 @@ async function start(tracker: Tracker, options: BindingAppOptions): Promise<Runn
   app.get<{ Params: { id: string } }>('/posts/:id', (request, reply) =>
     reply.type('text/html').send(BINDING_PAGES.post(request.params.id)),
   );
+  // After /posts/:id on purpose: Fastify's router ranks a static segment first whatever the order.
+  app.get('/posts/new', (_request, reply) => reply.type('text/html').send(BINDING_PAGES.newPost));
   const blog: FastifyPluginAsync = async (instance) => {
     instance.get<{ Params: { slug: string } }>('/:slug', (request, reply) =>
       reply.type('text/html').send(BINDING_PAGES.blog(request.params.slug)),

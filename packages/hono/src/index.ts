@@ -8,7 +8,7 @@ import {
   createBinding,
   readFetchBody,
 } from '@anon/core/binding';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
 
 export type { AnonHandle } from '@anon/core/binding';
 
@@ -23,6 +23,14 @@ export interface AnonHonoOptions extends BindingOptions<Context> {
    * other runtimes)
    */
   getIp?(c: Context): string | null | undefined;
+  /**
+   * The app the middleware is registered on: an SPA navigation is then counted under the pattern of the GET route
+   * its path matches (`/posts/42` → `/posts/:id`, `app.route()` prefixes included), asked of the app's own router
+   * as a page load is. A Hono context does not reach its app, hence this option. `matchRoutes: false` turns it off.
+   * @default none: SPA navigations are counted under their path (or the tracker's `routes`)
+   * @example app.use(anonHono(tracker, { app }))
+   */
+  app?: Pick<Hono, 'router'>;
 }
 
 /**
@@ -54,6 +62,7 @@ export function anonHono(tracker: Tracker, options: AnonHonoOptions = {}): Middl
     options,
     request,
     script: { path: SCRIPT_PATH, respond: scriptResponse },
+    routeOf: options.app ? routeIn(options.app) : undefined,
   });
   return async (c, next) => {
     const endpoint = binding.endpoint(c.req.method, c.req.path);
@@ -74,6 +83,17 @@ export function anonHono(tracker: Tracker, options: AnonHonoOptions = {}): Middl
     // `executionCtx` throws where the runtime has none.
     const execution = attempt(() => c.executionCtx);
     if (execution) attempt(() => execution.waitUntil(tracker.flush().catch(() => undefined)));
+  };
+}
+
+/**
+ * The pattern a page load of a path would be tracked under: Hono runs the handlers matched for GET in registration
+ * order, so the first GET route (not `use` or `all`, which match every method) is the one that answers.
+ */
+function routeIn(app: Pick<Hono, 'router'>) {
+  return (path: string): string | null => {
+    for (const [[, route]] of app.router.match('GET', path)[0]) if (route.method === 'GET') return route.path;
+    return null;
   };
 }
 

@@ -33,10 +33,12 @@ async function start(tracker: Tracker, options: BindingAppOptions): Promise<Runn
   if (options.anon) {
     app.use(
       anonHono(tracker, {
+        app,
         getUserId: (c) => c.req.header(BINDING_USER_HEADER) ?? null,
         getIp: clientIp(options.trustProxy),
         ...(options.beaconPath ? { beaconPath: options.beaconPath } : {}),
         ...(options.scriptPath !== undefined ? { scriptPath: options.scriptPath } : {}),
+        ...(options.matchRoutes !== undefined ? { matchRoutes: options.matchRoutes } : {}),
       }),
     );
   }
@@ -47,6 +49,8 @@ async function start(tracker: Tracker, options: BindingAppOptions): Promise<Runn
   });
 
   app.get('/', (c) => c.html(BINDING_PAGES.home));
+  // Before /posts/:id, which would answer /posts/new too: Hono runs the first handler registered.
+  app.get('/posts/new', (c) => c.html(BINDING_PAGES.newPost));
   app.get('/posts/:id', (c) => c.html(BINDING_PAGES.post(c.req.param('id'))));
   const blog = new Hono<AnonEnv>();
   blog.get('/:slug', (c) => c.html(BINDING_PAGES.blog(c.req.param('slug'))));

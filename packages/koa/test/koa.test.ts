@@ -24,12 +24,15 @@ const starter =
   async (tracker: Tracker, options: BindingAppOptions): Promise<RunningApp> => {
     const app = new Koa();
     app.proxy = options.trustProxy;
+    const router = new Router();
     if (options.anon) {
       app.use(
         anonKoa(tracker, {
+          router,
           getUserId: (ctx) => ctx.get(BINDING_USER_HEADER) || null,
           ...(options.beaconPath ? { beaconPath: options.beaconPath } : {}),
           ...(options.scriptPath !== undefined ? { scriptPath: options.scriptPath } : {}),
+          ...(options.matchRoutes !== undefined ? { matchRoutes: options.matchRoutes } : {}),
         }),
       );
     }
@@ -43,10 +46,14 @@ const starter =
       await next();
     });
 
-    const router = new Router();
     router.get('/', (ctx) => {
       ctx.type = 'html';
       ctx.body = BINDING_PAGES.home;
+    });
+    // Before /posts/:id, which would answer /posts/new too: the first matching route's handler answers.
+    router.get('/posts/new', (ctx) => {
+      ctx.type = 'html';
+      ctx.body = BINDING_PAGES.newPost;
     });
     router.get('/posts/:id', (ctx) => {
       ctx.type = 'html';

@@ -4,13 +4,15 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 /**
  * The standard app every binding test serves, so the contract can run the same requests against each framework.
- * With `anon: true` the binding is registered FIRST (before any body parser), with `beaconPath` if given,
- * `getUserId` reading the `x-test-user` header (null when absent), and no other option:
+ * With `anon: true` the binding is registered FIRST (before any body parser), with `beaconPath`, `scriptPath` and
+ * `matchRoutes` if given, `getUserId` reading the `x-test-user` header (null when absent), what the binding needs
+ * to match paths against the app's router (Koa's `router`, Hono's `app`), and no other option:
  *
  * | route | answer |
  * |---|---|
  * | GET `/` | 200 `text/html` `BINDING_PAGES.home` |
  * | GET `/posts/:id` | 200 `text/html` `BINDING_PAGES.post(id)` |
+ * | GET `/posts/new` | 200 `text/html` `BINDING_PAGES.newPost`: registered where it wins over `/posts/:id` (before it where the first registered route answers; after it in Fastify, whose router ranks static segments first) |
  * | GET `/blog/:slug` | a router mounted at `/blog` with route `/:slug`: 200 `text/html` `BINDING_PAGES.blog(slug)` |
  * | GET `/article` | 200 `text/html` `BINDING_PAGES.article(anon?.viewId)` (the view id the page hands the beacon) |
  * | GET `/private/page` | 200 `text/html` `BINDING_PAGES.home` (the contract's tracker excludes `/private/*`) |
@@ -32,6 +34,8 @@ export interface BindingAppOptions {
   beaconPath?: string;
   /** Passed to the binding as `scriptPath` when set. */
   scriptPath?: string | false;
+  /** Passed to the binding as `matchRoutes` when set. */
+  matchRoutes?: boolean;
 }
 
 /** A server listening on port 0. */
@@ -48,6 +52,7 @@ export type StartBindingApp = (tracker: Tracker, options: BindingAppOptions) => 
 export const BINDING_PAGES = Object.freeze({
   home: '<!doctype html><h1>home</h1>',
   post: (id: string) => `<!doctype html><h1>post ${encodeURIComponent(id)}</h1>`,
+  newPost: '<!doctype html><h1>new post</h1>',
   blog: (slug: string) => `<!doctype html><h1>blog ${encodeURIComponent(slug)}</h1>`,
   article: (viewId: string | null | undefined) =>
     `<!doctype html><article data-view="${viewId ?? ''}"></article>`,
@@ -141,6 +146,28 @@ export function bindingContract(name: string, start: StartBindingApp): void {
       const res = await send(base, path, { headers });
       await res.arrayBuffer();
       return res;
+    }
+    /** The view id `/article` hands the beacon: this visitor's latest view, which a navigation must name. */
+    async function articleView(base: string): Promise<string> {
+      const page = await send(base, '/article');
+      const viewId = /data-view="([^"]*)"/.exec(await page.text())?.[1] ?? '';
+      expect(viewId).not.toBe('');
+      return viewId;
+    }
+    /** SPA navigations from view `from` to each of `urls` in turn; the ids of the views they started. */
+    async function navigate(base: string, from: string, urls: readonly string[]): Promise<string[]> {
+      const ids: string[] = [];
+      let left = from;
+      for (const u of urls) {
+        const res = await send(base, '/_anon/e', {
+          method: 'POST',
+          body: JSON.stringify({ t: 'p', v: left, u }),
+        });
+        expect(res.status, u).toBe(200);
+        left = String(((await res.json()) as { v?: unknown }).v);
+        ids.push(left);
+      }
+      return ids;
     }
     async function stored() {
       await tracker.flush();
@@ -355,6 +382,39 @@ export function bindingContract(name: string, start: StartBindingApp): void {
       const { pageViews } = await stored();
       expect(pageViews.map((v) => v.url).sort()).toEqual(['/article', '/spa/page']);
       expect(pageViews.find((v) => v.url === '/spa/page')?.id).toBe(answer.v);
+    });
+
+    it('counts an SPA navigation under the route pattern a page load of its path gets, mounted prefixes included', async () => {
+      const base = await serve();
+      const page = await send(base, '/posts/new');
+      expect(await page.text()).toBe(BINDING_PAGES.newPost);
+      const urls = ['/posts/42', '/posts/new', '/blog/hello-world', '/nowhere/7', '/posts/43?utm_source=x'];
+      const ids = await navigate(base, await articleView(base), urls);
+      const { pageViews } = await stored();
+      const pathOf = (id: string | undefined) => pageViews.find((v) => v.id === id)?.path;
+      expect(ids.map(pathOf)).toEqual([
+        '/posts/:id',
+        '/posts/new',
+        '/blog/:slug',
+        '/nowhere/7',
+        '/posts/:id',
+      ]);
+      // The page load of the same path agrees: a static route wins over a parameter route both ways.
+      expect(pageViews.filter((v) => v.url === '/posts/new').map((v) => v.path)).toEqual([
+        '/posts/new',
+        '/posts/new',
+      ]);
+      expect((await topPage('/posts/:id'))?.views).toBe(2);
+    });
+
+    it('counts an SPA navigation under its path with matchRoutes: false', async () => {
+      const base = await serve({ matchRoutes: false });
+      const ids = await navigate(base, await articleView(base), ['/posts/42', '/blog/hello-world']);
+      const { pageViews } = await stored();
+      expect(ids.map((id) => pageViews.find((v) => v.id === id)?.path)).toEqual([
+        '/posts/42',
+        '/blog/hello-world',
+      ]);
     });
 
     it('serves the page script with an ETag and a long cache, answers 304 to a revalidation, never counts it', async () => {

@@ -41,6 +41,13 @@ export interface BindingOptions<Ctx> {
    * @default '/_anon/script.js'
    */
   scriptPath?: string | false;
+  /**
+   * Count an SPA navigation the page script reports under the pattern of the app's GET route its path matches
+   * (`/posts/42` → `/posts/:id`, as a page load of `/posts/42` is counted), where the binding can ask the
+   * framework's router; false counts it under its path. The tracker's `routes` option is tried first.
+   * @default true
+   */
+  matchRoutes?: boolean;
 }
 
 /** What a binding reads from its framework's request: the part of `RequestInfo` only the framework knows. */
@@ -68,6 +75,13 @@ export interface BindingSpec<Ctx> {
   request(ctx: Ctx): RequestView;
   /** The page script to serve (the bindings pass `@anon/browser`'s); `options.scriptPath` moves or disables it. */
   script?: ScriptAsset;
+  /**
+   * The framework router's pattern for a concrete path (`/posts/:id` for `/posts/42`, mount prefixes included),
+   * the one a page load of that path is tracked under; null when no GET route matches. `ctx` is the beacon's
+   * request. The beacon endpoint hands it to `tracker.beacon`, which maps SPA navigations with it (a throw, a
+   * catch-all or a non-path answer counts as none); `options.matchRoutes: false` leaves it unused.
+   */
+  routeOf?(path: string, ctx: Ctx): string | null | undefined;
 }
 
 /** The shared kernel of a binding: everything but its framework's plumbing. No method throws or rejects. */
@@ -118,6 +132,7 @@ export function createBinding<Ctx>(spec: BindingSpec<Ctx>): Binding<Ctx> {
   const endpoints = endpointTable({ beaconPath, script });
   const methods = new Set(endpoints.map((endpoint) => endpoint.method));
   const { getUserId, scope, pageType } = options;
+  const routeOf = options.matchRoutes === false ? undefined : spec.routeOf;
   const kernel: Kernel<Ctx> = {
     tracker,
     info: (ctx, status, viewId) => {
@@ -149,7 +164,12 @@ export function createBinding<Ctx>(spec: BindingSpec<Ctx>): Binding<Ctx> {
     },
     async serve(endpoint, ctx, body) {
       try {
-        return await endpoint.serve({ tracker, info: () => kernel.info(ctx, 200, null), body });
+        return await endpoint.serve({
+          tracker,
+          info: () => kernel.info(ctx, 200, null),
+          body,
+          ...(routeOf ? { routeOf: (path: string) => routeOf(path, ctx) } : {}),
+        });
       } catch {
         // A failing tracker or body stream is the server's problem, not the browser's: never a 5xx.
         return { status: 204 };

@@ -16,6 +16,8 @@ export interface EndpointCall {
    * body may resolve the parsed value instead: `tracker.beacon` takes either.
    */
   body(maxBytes: number): Promise<unknown>;
+  /** The app router's pattern for a path, where the binding offers one: passed on to `tracker.beacon`. */
+  routeOf?(path: string): string | null | undefined;
 }
 
 /** What an endpoint answers; the binding writes it with its framework's own response API. */
@@ -84,7 +86,7 @@ export function endpointTable(paths: {
       async serve(call) {
         const body = await call.body(BEACON_MAX_BYTES);
         if (body === null) return { status: 413 };
-        const result = call.tracker.beacon(body, call.info());
+        const result = call.tracker.beacon(body, call.info(), { routeOf: call.routeOf });
         // An SPA navigation started a view: the browser script reports that page's engagement under its id.
         if (result.status === 200 && typeof result.viewId === 'string') {
           return { status: 200, headers: JSON_TYPE, body: JSON.stringify({ v: result.viewId }) };

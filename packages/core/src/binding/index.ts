@@ -17,3 +17,4 @@ export {
   type ScriptAsset,
 } from './endpoints.js';
 export { type FetchBodySource, type NodeBodyStream, readFetchBody, readNodeBody } from './read-body.js';
+export { createRouteTable, type RouteTable } from './route-table.js';
