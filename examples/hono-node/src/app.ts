@@ -52,7 +52,8 @@ export async function start(options: StartOptions = {}): Promise<RunningExample>
   const tracker = createTracker({ store, excludePaths: [...DEFAULT_CONFIG.excludePaths, '/stats'] });
 
   const app = new Hono<AnonEnv>();
-  app.use(anonHono(tracker, { getUserId: (c) => demoUser(c.req.header('cookie')) }));
+  // `app`: SPA navigations are counted under this app's route patterns (`/posts/:id`).
+  app.use(anonHono(tracker, { app, getUserId: (c) => demoUser(c.req.header('cookie')) }));
   const user = (cookie: string | undefined) => demoUser(cookie);
   app.get('/', (c) => c.html(homePage(c.get('anon').viewId, user(c.req.header('cookie')))));
   app.get('/posts/:id', (c) => {

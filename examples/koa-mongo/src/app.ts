@@ -60,9 +60,9 @@ export async function start(options: StartOptions): Promise<RunningExample> {
 
   const app = new Koa();
   // First, before any body parser: the binding reads the beacon body itself.
-  app.use(anonKoa(tracker, { getUserId: (ctx) => demoUser(ctx.get('cookie')) }));
-  // Route patterns (`/posts/:id`) come from @koa/router.
+  // Route patterns (`/posts/:id`) come from @koa/router; passed to the binding, SPA navigations get them too.
   const router = new Router();
+  app.use(anonKoa(tracker, { router, getUserId: (ctx) => demoUser(ctx.get('cookie')) }));
   router.get('/', (ctx) => {
     ctx.type = 'html';
     ctx.body = homePage(ctx.state.anon.viewId, demoUser(ctx.get('cookie')));
