@@ -13,6 +13,14 @@ export interface Collections {
   uniqueVisitors: MongoCollectionLike;
   /** The batch ledger, `_id = batch id`. */
   batches: MongoCollectionLike;
+  /** What purges kept of the sessions they removed: `SessionRollup` rows, `_id` = the key fields. */
+  sessionRollups: MongoCollectionLike;
+  /** What purges kept of the visitors of the page views they removed: `VisitorRollup` rows, `_id: { day, path }`. */
+  visitorRollups: MongoCollectionLike;
+  /** The purge under way, if any (`_id: 'active'`): what makes an interrupted purge resumable. */
+  purgeRuns: MongoCollectionLike;
+  /** `claimDailyJob` claims, `_id: <job>:<day>`. */
+  dailyJobs: MongoCollectionLike;
   /** The full name of each collection (for `$lookup`). */
   names: Readonly<Record<CollectionKey, string>>;
 }
@@ -25,7 +33,11 @@ export type CollectionKey =
   | 'conversions'
   | 'dailyPages'
   | 'uniqueVisitors'
-  | 'batches';
+  | 'batches'
+  | 'sessionRollups'
+  | 'visitorRollups'
+  | 'purgeRuns'
+  | 'dailyJobs';
 
 /** Collection names without the prefix. */
 export const COLLECTION_SUFFIXES: Readonly<Record<CollectionKey, string>> = Object.freeze({
@@ -36,6 +48,10 @@ export const COLLECTION_SUFFIXES: Readonly<Record<CollectionKey, string>> = Obje
   dailyPages: 'daily_pages',
   uniqueVisitors: 'unique_visitors',
   batches: 'batches',
+  sessionRollups: 'session_rollups',
+  visitorRollups: 'visitor_rollups',
+  purgeRuns: 'purge_runs',
+  dailyJobs: 'daily_jobs',
 });
 
 // Letters, digits and `_`: a prefix never carries a `$` or a `.`, which MongoDB gives meaning to.
@@ -69,6 +85,10 @@ export function openCollections(db: MongoDbLike, names: Record<CollectionKey, st
     dailyPages: db.collection(names.dailyPages),
     uniqueVisitors: db.collection(names.uniqueVisitors),
     batches: db.collection(names.batches),
+    sessionRollups: db.collection(names.sessionRollups),
+    visitorRollups: db.collection(names.visitorRollups),
+    purgeRuns: db.collection(names.purgeRuns),
+    dailyJobs: db.collection(names.dailyJobs),
     names,
   };
 }

@@ -29,6 +29,8 @@ export interface MongoIndexSpec {
   key: Record<string, 1 | -1>;
   name: string;
   expireAfterSeconds?: number;
+  /** Index only the documents that have the field (the purge marker, absent from nearly every document). */
+  sparse?: boolean;
 }
 
 /**

@@ -9,4 +9,4 @@ export type {
   MongoUpdateOneModel,
 } from './db-like.js';
 export { INDEXES } from './indexes.js';
-export { type MongoStore, type MongoStoreOptions, mongoStore } from './mongo-store.js';
+export { type MongoStore, type MongoStoreOptions, mongoStore, TTL_GRACE_DAYS } from './mongo-store.js';

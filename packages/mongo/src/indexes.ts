@@ -7,6 +7,12 @@ const TTL: Pick<MongoIndexSpec, 'key' | 'expireAfterSeconds'> = {
   expireAfterSeconds: 0,
 };
 
+/** purge(): the sessions and page views a purge run marked (absent from every other document). */
+const PURGE_MARKER: MongoIndexSpec = { name: 'purgeRun_sparse', key: { purgeRun: 1 }, sparse: true };
+
+/** purge(): the rollup rows holding a run's pending increments (absent once settled). */
+const PENDING_RUN: MongoIndexSpec = { name: 'pending_run_sparse', key: { 'pending.run': 1 }, sparse: true };
+
 const SPECS: Record<CollectionKey, MongoIndexSpec[]> = {
   sessions: [
     // Every session report filters on the day range (and the bot flag).
@@ -16,6 +22,7 @@ const SPECS: Record<CollectionKey, MongoIndexSpec[]> = {
     // purge(): anonymous sessions started before a time.
     { name: 'startedAt', key: { startedAt: 1 } },
     { name: 'expireAt_ttl', ...TTL },
+    PURGE_MARKER,
   ],
   pageViews: [
     // Funnels and journeys look a session's views up; purge() deletes them by session.
@@ -23,6 +30,7 @@ const SPECS: Record<CollectionKey, MongoIndexSpec[]> = {
     // purge(): aggregate-only views (no session) by time.
     { name: 'sessionId_at', key: { sessionId: 1, at: 1 } },
     { name: 'expireAt_ttl', ...TTL },
+    PURGE_MARKER,
   ],
   metrics: [
     { name: 'sessionId_at', key: { sessionId: 1, at: 1 } },
@@ -40,12 +48,17 @@ const SPECS: Record<CollectionKey, MongoIndexSpec[]> = {
     { name: 'expireAt_ttl', ...TTL },
   ],
   batches: [{ name: 'expireAt_ttl', ...TTL }],
+  // Reports read rollups by day; a purge settles the rows carrying its pending increments.
+  sessionRollups: [{ name: 'day', key: { day: 1 } }, PENDING_RUN],
+  visitorRollups: [{ name: 'day_path', key: { day: 1, path: 1 } }, PENDING_RUN],
+  purgeRuns: [],
+  dailyJobs: [{ name: 'expireAt_ttl', ...TTL }],
 };
 
 /**
  * Every index the store creates, by collection (besides `_id`). `expireAt` is set only on what retention may
- * delete — anonymous sessions, their page views and metrics, unique-visitor entries and ledger entries — so
- * aggregates and conversions never expire.
+ * delete — anonymous sessions, their page views and metrics, unique-visitor entries, ledger entries and daily
+ * job claims — so aggregates, rollups and conversions never expire.
  */
 export const INDEXES: Readonly<Record<CollectionKey, readonly MongoIndexSpec[]>> = Object.freeze(SPECS);
 
@@ -54,6 +67,8 @@ export async function ensureIndexes(c: Collections): Promise<string[]> {
   const created: string[] = [];
   for (const key of Object.keys(INDEXES) as CollectionKey[]) {
     const specs = INDEXES[key].map((spec) => ({ ...spec, key: { ...spec.key } }));
+    // The server refuses a createIndexes with no index.
+    if (specs.length === 0) continue;
     const names = await c[key].createIndexes(specs);
     for (const name of names) created.push(`${c.names[key]}.${name}`);
   }

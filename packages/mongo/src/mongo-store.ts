@@ -1,6 +1,7 @@
-import type { EventBatch, Millis, Session, Store, StoreSettings } from '@anon/core';
-import { checkStoreSettings, checkVisitorSessions, compareCodePoints } from '@anon/core/adapter';
+import type { Day, EventBatch, Millis, PurgeOptions, Session, Store, StoreSettings } from '@anon/core';
+import { checkPurge, checkStoreSettings, checkVisitorSessions, compareCodePoints } from '@anon/core/adapter';
 import { type CollectionKey, collectionNames, openCollections } from './collections.js';
+import { claimDailyJob } from './daily-jobs.js';
 import type { MongoDbLike } from './db-like.js';
 import { eraseUser } from './erase.js';
 import { SOURCE, wrapDriverError } from './errors.js';
@@ -11,6 +12,13 @@ import { fromDocument, SESSION_SHAPE } from './schema.js';
 import { writeBatch } from './write-batch.js';
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Days past `retentionDays` after which the TTL index deletes an anonymous session, its page views and metrics
+ * that no purge removed. The daily purge (the worker's automatic retention) removes them first and keeps their
+ * session-level figures in rollups; the TTL monitor cannot, so it only acts when no purge ran for days.
+ */
+export const TTL_GRACE_DAYS = 3;
 
 /** Options of {@link mongoStore}. */
 export interface MongoStoreOptions {
@@ -30,6 +38,8 @@ export interface MongoStoreOptions {
 
 /** The MongoDB store: the `Store` port, plus index creation. */
 export interface MongoStore extends Store {
+  /** Claim a once-a-day job across every instance sharing the database (see `StoreWriter.claimDailyJob`). */
+  claimDailyJob(job: string, day: Day): Promise<boolean>;
   /** Take the tracker's `timeZone` and `retentionDays` (the TTL of records written from now on). */
   init(settings: StoreSettings): void;
   /** Create every index the reports need and the TTL indexes of retention; safe to call at each start. */
@@ -72,7 +82,12 @@ export function mongoStore(db: MongoDbLike, options: MongoStoreOptions = {}): Mo
     write: (batch: EventBatch) =>
       guard('write()', () =>
         writeBatch(
-          { collections, retentionMs: settings.retentionDays * DAY_MS, now: () => Date.now() },
+          {
+            collections,
+            retentionMs: settings.retentionDays * DAY_MS,
+            expiryMs: (settings.retentionDays + TTL_GRACE_DAYS) * DAY_MS,
+            now: () => Date.now(),
+          },
           batch,
         ),
       ),
@@ -87,8 +102,15 @@ export function mongoStore(db: MongoDbLike, options: MongoStoreOptions = {}): Mo
           .map((doc) => fromDocument<Session>(SESSION_SHAPE, doc))
           .sort((a, b) => a.startedAt - b.startedAt || compareCodePoints(a.id, b.id));
       }),
-    purge: (before: Millis, purgeOptions?: { dryRun?: boolean }) =>
-      guard('purge()', () => purge(collections, before, settings.timeZone, purgeOptions?.dryRun === true)),
+    purge: (before: Millis, purgeOptions?: PurgeOptions) =>
+      guard('purge()', () =>
+        purge(
+          { collections, timeZone: settings.timeZone, now: () => Date.now() },
+          checkPurge(before, purgeOptions, SOURCE),
+        ),
+      ),
+    claimDailyJob: (job: string, day: Day) =>
+      guard('claimDailyJob()', () => claimDailyJob(collections, job, day, () => Date.now())),
     eraseUser: (userId: string) => guard('eraseUser()', () => eraseUser(collections, userId)),
     topPages: (q) => guard('topPages()', () => reports.topPages(q)),
     sessions: (q) => guard('sessions()', () => reports.sessions(q)),

@@ -16,6 +16,8 @@ import type {
 } from '@anon/core';
 import { matchPath } from '@anon/core';
 import {
+  type BotSelection,
+  botSelectionOf,
   buildOverview,
   checkFunnelSteps,
   checkMaxSteps,
@@ -24,20 +26,25 @@ import {
   compareCounted,
   compareJourneyRows,
   countriesOf,
+  emptyAggregate,
   entryPagesOf,
   exitPagesOf,
   type LiveSession,
   mergeLive,
+  overviewViewDays,
+  type StoredViewDayFigures,
   type SummaryPart,
   sessionDays,
   sessionsReportOf,
-  type ViewDayFigures,
-  type ViewFold,
+  visitorRollupDays,
 } from '@anon/core/adapter';
 import type { CollectionKey, Collections } from './collections.js';
 import type { MongoDocument } from './db-like.js';
 import { SOURCE } from './errors.js';
+import { SUMMARY_PART_PROJECTION, summaryPartOf, viewFolds } from './live-sessions.js';
+import { committedRun } from './purge.js';
 import { type CheckedQuery, checkQuery, dayRange, withPath } from './report-query.js';
+import { sessionRollupRows, sessionRollupStages, visitorRollupRows } from './rollups.js';
 import { AGGREGATE_FIELDS, CONVERSION_SHAPE, fromDocument } from './schema.js';
 import { literal } from './session-merge.js';
 
@@ -62,18 +69,54 @@ function rankedPipeline(key: unknown, limit: number): MongoDocument[] {
   return [{ $group: { _id: key, n: { $sum: 1 } } }, { $sort: { n: -1, _id: 1 } }, ...limitStage(limit)];
 }
 
+/** Groups `{ _id, n }` of several sources summed by `_id` (live sessions and rollup rows of one report). */
+function summed(...sources: MongoDocument[][]): MongoDocument[] {
+  const rows = new Map<string, MongoDocument>();
+  for (const docs of sources) {
+    for (const doc of docs) {
+      const id = doc._id ?? null;
+      const key = JSON.stringify(id);
+      const row = rows.get(key);
+      if (row === undefined) rows.set(key, { _id: id, n: Number(doc.n) });
+      else row.n = Number(row.n) + Number(doc.n);
+    }
+  }
+  return [...rows.values()].filter((row) => Number(row.n) > 0);
+}
+
+/** Records of a committed purge run are gone for reports, even before they are deleted. */
+function notPurged(committed: string | null): MongoDocument {
+  return committed === null ? {} : { purgeRun: { $ne: committed } };
+}
+
 /** Every report of docs/semantics.md as aggregation pipelines over the store's collections. */
 export function createReports(c: Collections): Reports {
   const sessionMatch = async (
     q: CheckedQuery,
-    bots: 'exclude' | 'include' | 'only',
+    bots: BotSelection,
+    committed: string | null,
   ): Promise<MongoDocument> => {
-    const match: MongoDocument = { day: dayRange(q) };
+    const match: MongoDocument = { day: dayRange(q), ...notPurged(committed) };
     if (bots === 'exclude') match.isBot = false;
     if (bots === 'only') match.isBot = true;
     return withPath(c.sessions, match, 'landingPath', q.path);
   };
-  const botsFor = (q: CheckedQuery) => (q.includeBots ? 'include' : 'exclude');
+  const botsFor = botSelectionOf;
+  /** Rollup rows of a report grouped on the server: `{ _id: key, n: sessions }`. */
+  const rolledUp = async (
+    q: CheckedQuery,
+    bots: BotSelection,
+    committed: string | null,
+    key: unknown,
+    only: MongoDocument = {},
+  ): Promise<MongoDocument[]> =>
+    c.sessionRollups
+      .aggregate([
+        ...(await sessionRollupStages(c, q, bots, committed)),
+        { $match: only },
+        { $group: { _id: key, n: { $sum: '$sessions' } } },
+      ])
+      .toArray();
   const rowMatch = (q: CheckedQuery): Promise<MongoDocument> =>
     withPath(c.dailyPages, { day: dayRange(q) }, 'path', q.path);
 
@@ -82,12 +125,14 @@ export function createReports(c: Collections): Reports {
    * with the fold of its stored page views, and sessions whose views are stored but whose summary is not yet.
    * Summaries are written only every few views; the page views, folded on the server by `sessionId`, are exact.
    */
-  const liveIn = async (q: CheckedQuery): Promise<LiveSession[]> => {
+  const liveIn = async (q: CheckedQuery, committed: string | null): Promise<LiveSession[]> => {
     const [summaryIds, viewIds] = await Promise.all([
-      c.sessions.aggregate([{ $match: { day: dayRange(q) } }, { $project: { _id: 1 } }]).toArray(),
+      c.sessions
+        .aggregate([{ $match: { day: dayRange(q), ...notPurged(committed) } }, { $project: { _id: 1 } }])
+        .toArray(),
       c.pageViews
         .aggregate([
-          { $match: { day: dayRange(q), sessionId: { $ne: null } } },
+          { $match: { day: dayRange(q), sessionId: { $ne: null }, ...notPurged(committed) } },
           { $group: { _id: '$sessionId' } },
         ])
         .toArray(),
@@ -97,76 +142,17 @@ export function createReports(c: Collections): Reports {
     const [summaries, folds] = await Promise.all([
       c.sessions
         .aggregate([
-          { $match: { _id: { $in: ids } } },
-          {
-            $project: {
-              day: 1,
-              landingPath: 1,
-              exitPath: 1,
-              country: 1,
-              isBot: 1,
-              userId: 1,
-              pageViews: 1,
-              startedAt: 1,
-              lastSeenAt: 1,
-            },
-          },
+          { $match: { _id: { $in: ids }, ...notPurged(committed) } },
+          { $project: SUMMARY_PART_PROJECTION },
         ])
         .toArray(),
-      // Every view of each candidate (by the sessionId index), so a session's landing view is found even
-      // when it lies before the range.
-      c.pageViews
-        .aggregate([
-          { $match: { sessionId: { $in: ids } } },
-          { $sort: { sessionId: 1, seq: 1, _id: 1 } },
-          {
-            $group: {
-              _id: '$sessionId',
-              count: { $sum: 1 },
-              firstAt: { $min: '$at' },
-              lastAt: { $max: '$at' },
-              isBot: { $max: '$isBot' },
-              authenticated: { $max: { $cond: [{ $eq: [{ $ifNull: ['$userId', null] }, null] }, 0, 1] } },
-              landingDay: { $first: '$day' },
-              landingPath: { $first: '$path' },
-              landingCountry: { $first: '$country' },
-              exitPath: { $last: '$path' },
-            },
-          },
-        ])
-        .toArray(),
+      viewFolds(c, ids, notPurged(committed)),
     ]);
     const summaryOf = new Map<string, SummaryPart>();
-    for (const doc of summaries) {
-      summaryOf.set(String(doc._id), {
-        day: String(doc.day),
-        landingPath: String(doc.landingPath),
-        exitPath: String(doc.exitPath),
-        country: (doc.country as string | null | undefined) ?? null,
-        isBot: doc.isBot === true,
-        userId: (doc.userId as string | null | undefined) ?? null,
-        pageViews: Number(doc.pageViews),
-        startedAt: Number(doc.startedAt),
-        lastSeenAt: Number(doc.lastSeenAt),
-      });
-    }
-    const foldOf = new Map<string, ViewFold>();
-    for (const doc of folds) {
-      foldOf.set(String(doc._id), {
-        count: Number(doc.count),
-        firstAt: Number(doc.firstAt),
-        lastAt: Number(doc.lastAt),
-        isBot: doc.isBot === true,
-        authenticated: Number(doc.authenticated) === 1,
-        landingDay: String(doc.landingDay),
-        landingPath: String(doc.landingPath),
-        landingCountry: (doc.landingCountry as string | null | undefined) ?? null,
-        exitPath: String(doc.exitPath),
-      });
-    }
+    for (const doc of summaries) summaryOf.set(String(doc._id), summaryPartOf(doc));
     const found: LiveSession[] = [];
     for (const id of ids) {
-      const s = mergeLive(id, summaryOf.get(id) ?? null, foldOf.get(id) ?? null);
+      const s = mergeLive(id, summaryOf.get(id) ?? null, folds.get(id) ?? null);
       if (s === null || s.day < q.from || s.day > q.to) continue;
       if (s.isBot && !q.includeBots) continue;
       if (q.path !== null && !matchPath(q.path, s.landingPath)) continue;
@@ -231,7 +217,13 @@ export function createReports(c: Collections): Reports {
     },
 
     async sessions(query): Promise<SessionsReport> {
-      return sessionsReportOf(await liveIn(checkQuery(query, 'sessions')));
+      const q = checkQuery(query, 'sessions');
+      const committed = await committedRun(c);
+      const [live, rollups] = await Promise.all([
+        liveIn(q, committed),
+        sessionRollupRows(c, q, botsFor(q), committed),
+      ]);
+      return sessionsReportOf(live, rollups);
     },
 
     async conversions(query): Promise<ConversionsReport> {
@@ -254,10 +246,11 @@ export function createReports(c: Collections): Reports {
           },
         ])
         .toArray();
-      // Sessions that began anonymous: no user id, or a user id and a conversion naming them (looked up only
-      // for sessions with a user, the few).
-      const sessions = await sessionMatch(q, botsFor(q));
-      const [anonymous, identified] = await Promise.all([
+      // Sessions that began anonymous (core's `isVisitorSession`): no user id, or a user id and a conversion
+      // naming them (looked up only for sessions with a user, the few); purged ones are in the rollups.
+      const committed = await committedRun(c);
+      const sessions = await sessionMatch(q, botsFor(q), committed);
+      const [anonymous, identified, rolled] = await Promise.all([
         c.sessions.aggregate([{ $match: sessions }, { $match: { userId: null } }, { $count: 'n' }]).toArray(),
         c.sessions
           .aggregate([
@@ -276,10 +269,12 @@ export function createReports(c: Collections): Reports {
             { $count: 'n' },
           ])
           .toArray(),
+        rolledUp(q, botsFor(q), committed, null, { visitor: true }),
       ]);
       const count = (list: unknown): number => Number((list as MongoDocument[] | undefined)?.[0]?.n ?? 0);
       const convertedSessions = count(facets?.converted);
-      const visitorSessions = Number(anonymous[0]?.n ?? 0) + Number(identified[0]?.n ?? 0);
+      const visitorSessions =
+        Number(anonymous[0]?.n ?? 0) + Number(identified[0]?.n ?? 0) + Number(rolled[0]?.n ?? 0);
       const conversions = ((facets?.list ?? []) as MongoDocument[])
         .map((doc) => fromDocument<Conversion>(CONVERSION_SHAPE, doc))
         .sort((a, b) => a.at - b.at || compareCodePoints(a.id, b.id))
@@ -303,7 +298,8 @@ export function createReports(c: Collections): Reports {
       const q = checkQuery(query, 'funnel');
       checkFunnelSteps(steps, SOURCE);
       if (steps.length === 0) return [];
-      const match = await sessionMatch(q, botsFor(q));
+      // Funnels need each session's sequence of views: purged sessions are not counted (no rollup keeps it).
+      const match = await sessionMatch(q, botsFor(q), await committedRun(c));
       // A pattern step becomes the set of stored paths it matches (core's matchPath, no server-side regex).
       let paths: string[] | null = null;
       if (steps.some((step) => step.includes('*'))) {
@@ -358,7 +354,7 @@ export function createReports(c: Collections): Reports {
           },
         },
       };
-      const ids = (await liveIn(q)).map((s) => s.id);
+      const ids = (await liveIn(q, await committedRun(c))).map((s) => s.id);
       if (ids.length === 0) return [];
       const docs = await c.pageViews
         .aggregate([
@@ -395,47 +391,51 @@ export function createReports(c: Collections): Reports {
 
     async referrers(query): Promise<ReferrerRow[]> {
       const q = checkQuery(query, 'referrers');
-      const docs = await c.sessions
-        .aggregate([
-          { $match: await sessionMatch(q, botsFor(q)) },
-          ...rankedPipeline('$referrerHost', q.limit),
-        ])
-        .toArray();
-      return rankedRows(docs, q.limit).map(([referrerHost, sessions]) => ({ referrerHost, sessions }));
+      const committed = await committedRun(c);
+      const [live, rolled] = await Promise.all([
+        c.sessions
+          .aggregate([
+            { $match: await sessionMatch(q, botsFor(q), committed) },
+            { $group: { _id: '$referrerHost', n: { $sum: 1 } } },
+          ])
+          .toArray(),
+        rolledUp(q, botsFor(q), committed, '$referrerHost'),
+      ]);
+      return rankedRows(summed(live, rolled), q.limit).map(([referrerHost, sessions]) => ({
+        referrerHost,
+        sessions,
+      }));
     },
 
     async campaigns(query): Promise<CampaignRow[]> {
       const q = checkQuery(query, 'campaigns');
-      const match = await sessionMatch(q, botsFor(q));
-      const docs = await c.sessions
-        .aggregate([
-          { $match: match },
-          {
-            $match: {
-              $or: [
-                { utmSource: { $ne: null } },
-                { utmMedium: { $ne: null } },
-                { utmCampaign: { $ne: null } },
-              ],
-            },
-          },
-          {
-            $group: {
-              _id: { utmSource: '$utmSource', utmMedium: '$utmMedium', utmCampaign: '$utmCampaign' },
-              n: { $sum: 1 },
-            },
-          },
-          { $sort: { n: -1, '_id.utmSource': 1, '_id.utmMedium': 1, '_id.utmCampaign': 1 } },
-          ...limitStage(q.limit),
-        ])
-        .toArray();
-      return docs
+      const committed = await committedRun(c);
+      const tagged = {
+        $or: [{ utmSource: { $ne: null } }, { utmMedium: { $ne: null } }, { utmCampaign: { $ne: null } }],
+      };
+      // The three as an array: one canonical key for both sources, whatever the field order.
+      const key = [
+        { $ifNull: ['$utmSource', null] },
+        { $ifNull: ['$utmMedium', null] },
+        { $ifNull: ['$utmCampaign', null] },
+      ];
+      const [live, rolled] = await Promise.all([
+        c.sessions
+          .aggregate([
+            { $match: await sessionMatch(q, botsFor(q), committed) },
+            { $match: tagged },
+            { $group: { _id: key, n: { $sum: 1 } } },
+          ])
+          .toArray(),
+        rolledUp(q, botsFor(q), committed, key, tagged),
+      ]);
+      return summed(live, rolled)
         .map((doc) => {
-          const key = doc._id as Record<string, string | null | undefined>;
+          const [utmSource, utmMedium, utmCampaign] = doc._id as (string | null)[];
           return {
-            utmSource: key.utmSource ?? null,
-            utmMedium: key.utmMedium ?? null,
-            utmCampaign: key.utmCampaign ?? null,
+            utmSource: utmSource ?? null,
+            utmMedium: utmMedium ?? null,
+            utmCampaign: utmCampaign ?? null,
             sessions: Number(doc.n),
           };
         })
@@ -445,19 +445,35 @@ export function createReports(c: Collections): Reports {
 
     async devices(query): Promise<DevicesReport> {
       const q = checkQuery(query, 'devices');
-      const [facets] = await c.sessions
-        .aggregate([
-          { $match: await sessionMatch(q, botsFor(q)) },
-          {
-            $facet: {
-              devices: rankedPipeline('$device', q.limit),
-              browsers: rankedPipeline('$browser', q.limit),
-              os: rankedPipeline('$os', q.limit),
-            },
-          },
-        ])
-        .toArray();
-      const list = (name: string) => rankedRows((facets?.[name] ?? []) as MongoDocument[], q.limit);
+      const committed = await committedRun(c);
+      const facet = {
+        $facet: {
+          devices: [{ $group: { _id: '$device', n: { $sum: '$n' } } }],
+          browsers: [{ $group: { _id: '$browser', n: { $sum: '$n' } } }],
+          os: [{ $group: { _id: '$os', n: { $sum: '$n' } } }],
+        },
+      };
+      const [[live], [rolled]] = await Promise.all([
+        c.sessions
+          .aggregate([
+            { $match: await sessionMatch(q, botsFor(q), committed) },
+            { $project: { device: 1, browser: 1, os: 1, n: { $literal: 1 } } },
+            facet,
+          ])
+          .toArray(),
+        c.sessionRollups
+          .aggregate([
+            ...(await sessionRollupStages(c, q, botsFor(q), committed)),
+            { $project: { device: 1, browser: 1, os: 1, n: '$sessions' } },
+            facet,
+          ])
+          .toArray(),
+      ]);
+      const list = (name: string) =>
+        rankedRows(
+          summed((live?.[name] ?? []) as MongoDocument[], (rolled?.[name] ?? []) as MongoDocument[]),
+          q.limit,
+        );
       return {
         devices: list('devices').map(([device, sessions]) => ({ device: device as DeviceType, sessions })),
         browsers: list('browsers').map(([browser, sessions]) => ({ browser, sessions })),
@@ -467,6 +483,7 @@ export function createReports(c: Collections): Reports {
 
     async bots(query): Promise<BotsReport> {
       const q = checkQuery(query, 'bots');
+      const committed = await committedRun(c);
       const [facets] = await c.dailyPages
         .aggregate([
           { $match: await rowMatch(q) },
@@ -483,12 +500,15 @@ export function createReports(c: Collections): Reports {
           },
         ])
         .toArray();
-      const [sessions] = await c.sessions
-        .aggregate([{ $match: await sessionMatch(q, 'only') }, { $count: 'n' }])
-        .toArray();
+      const [[sessions], [rolled]] = await Promise.all([
+        c.sessions
+          .aggregate([{ $match: await sessionMatch(q, 'only', committed) }, { $count: 'n' }])
+          .toArray(),
+        rolledUp(q, 'only', committed, null),
+      ]);
       return {
         views: Number((facets?.total as MongoDocument[] | undefined)?.[0]?.n ?? 0),
-        sessions: Number(sessions?.n ?? 0),
+        sessions: Number(sessions?.n ?? 0) + Number(rolled?.n ?? 0),
         topPaths: rankedRows((facets?.topPaths ?? []) as MongoDocument[], q.limit).map(([path, views]) => ({
           path: String(path),
           views,
@@ -498,18 +518,37 @@ export function createReports(c: Collections): Reports {
 
     async overview(query): Promise<OverviewReport> {
       const q = checkQuery(query, 'overview');
-      const match = await withPath(c.pageViews, { day: dayRange(q) }, 'path', q.path);
-      const counted = q.includeBots ? true : { $eq: ['$isBot', false] };
-      const [counts, uniques, live] = await Promise.all([
-        c.pageViews
+      const committed = await committedRun(c);
+      // Page-view counts from the aggregates, which survive purge; visitors from the stored views and the
+      // visitor rollups of purged ones (core's `overviewViewDays`).
+      const counted: MongoDocument = {
+        day: dayRange(q),
+        ...notPurged(committed),
+        ...(q.includeBots ? {} : { isBot: false }),
+      };
+      const stored = await withPath(c.pageViews, counted, 'path', q.path);
+      const [aggregates, storedDays, uniques, visitorRows, live, rollups] = await Promise.all([
+        c.dailyPages
           .aggregate([
-            { $match: match },
+            { $match: await rowMatch(q) },
             {
               $group: {
                 _id: '$day',
-                pageViews: { $sum: { $cond: [counted, 1, 0] } },
-                authenticatedViews: { $sum: { $cond: [{ $and: [counted, '$authenticated'] }, 1, 0] } },
-                botViews: { $sum: { $cond: ['$isBot', 1, 0] } },
+                views: { $sum: '$views' },
+                botViews: { $sum: '$botViews' },
+                authenticatedViews: { $sum: '$authenticatedViews' },
+                anonymousViews: { $sum: '$anonymousViews' },
+              },
+            },
+          ])
+          .toArray(),
+        c.pageViews
+          .aggregate([
+            { $match: stored },
+            {
+              $group: {
+                _id: '$day',
+                authenticatedBotViews: { $sum: { $cond: [{ $and: ['$isBot', '$authenticated'] }, 1, 0] } },
               },
             },
           ])
@@ -517,43 +556,64 @@ export function createReports(c: Collections): Reports {
         // Distinct keys per day in two groups, so no document holds a day's keys.
         c.pageViews
           .aggregate([
-            { $match: { ...match, visitorKey: { $ne: null }, ...(q.includeBots ? {} : { isBot: false }) } },
+            { $match: { ...stored, visitorKey: { $ne: null } } },
             { $group: { _id: { day: '$day', key: '$visitorKey' } } },
             { $group: { _id: '$_id.day', n: { $sum: 1 } } },
           ])
           .toArray(),
-        liveIn(q),
+        visitorRollupRows(c, q, committed),
+        liveIn(q, committed),
+        sessionRollupRows(c, q, botsFor(q), committed),
       ]);
+      // One row per day: the day's aggregate rows summed (overviewViewDays only adds them up).
+      const rows = aggregates.map((doc) => ({
+        ...emptyAggregate(String(doc._id), ''),
+        views: Number(doc.views),
+        botViews: Number(doc.botViews),
+        authenticatedViews: Number(doc.authenticatedViews),
+        anonymousViews: Number(doc.anonymousViews),
+      }));
       const uniqueOf = new Map(uniques.map((doc) => [String(doc._id), Number(doc.n)]));
-      const views = new Map<string, ViewDayFigures>();
-      for (const doc of counts) {
+      const figures = new Map<string, StoredViewDayFigures>();
+      for (const doc of storedDays) {
         const day = String(doc._id);
-        const pageViews = Number(doc.pageViews);
-        const authenticatedViews = Number(doc.authenticatedViews);
-        views.set(day, {
+        figures.set(day, {
           uniqueVisitors: uniqueOf.get(day) ?? 0,
-          pageViews,
-          authenticatedViews,
-          anonymousViews: pageViews - authenticatedViews,
-          botViews: Number(doc.botViews),
+          authenticatedBotViews: Number(doc.authenticatedBotViews),
         });
       }
-      return buildOverview(views, sessionDays(live));
+      const views = overviewViewDays(rows, figures, visitorRollupDays(visitorRows, q), q);
+      return buildOverview(views, sessionDays(live, rollups));
     },
 
     async entryPages(query) {
       const q = checkQuery(query, 'entryPages');
-      return entryPagesOf(await liveIn(q), q.limit);
+      const committed = await committedRun(c);
+      const [live, rollups] = await Promise.all([
+        liveIn(q, committed),
+        sessionRollupRows(c, q, botsFor(q), committed),
+      ]);
+      return entryPagesOf(live, q.limit, rollups);
     },
 
     async exitPages(query) {
       const q = checkQuery(query, 'exitPages');
-      return exitPagesOf(await liveIn(q), q.limit);
+      const committed = await committedRun(c);
+      const [live, rollups] = await Promise.all([
+        liveIn(q, committed),
+        sessionRollupRows(c, q, botsFor(q), committed),
+      ]);
+      return exitPagesOf(live, q.limit, rollups);
     },
 
     async countries(query) {
       const q = checkQuery(query, 'countries');
-      return countriesOf(await liveIn(q), q.limit);
+      const committed = await committedRun(c);
+      const [live, rollups] = await Promise.all([
+        liveIn(q, committed),
+        sessionRollupRows(c, q, botsFor(q), committed),
+      ]);
+      return countriesOf(live, q.limit, rollups);
     },
 
     async aggregates(query): Promise<DailyAggregate[]> {

@@ -24,7 +24,13 @@ const MAX_AGGREGATE_ATTEMPTS = 5;
 /** What `write` needs besides the batch. */
 export interface WriteContext {
   collections: Collections;
+  /** Retention: the TTL of unique-visitor entries and ledger entries. */
   retentionMs: number;
+  /**
+   * The TTL of anonymous sessions, their page views and metrics: retention plus a grace, so that the daily
+   * purge, which folds what it removes into rollups, removes them first; the TTL is only the backstop.
+   */
+  expiryMs: number;
   /** Wall clock, for the ledger's own expiry only. */
   now(): number;
 }
@@ -60,10 +66,10 @@ export async function writeBatch(ctx: WriteContext, batch: EventBatch): Promise<
   if (done.length > 0) return { applied: false, written: 0 };
 
   const [views, metrics, conversions, sessionsChanged] = await Promise.all([
-    insertOwned(c.pageViews, batch.id, viewDocuments(parsed, ctx.retentionMs)),
-    insertOwned(c.metrics, batch.id, metricDocuments(parsed, ctx.retentionMs)),
+    insertOwned(c.pageViews, batch.id, viewDocuments(parsed, ctx.expiryMs)),
+    insertOwned(c.metrics, batch.id, metricDocuments(parsed, ctx.expiryMs)),
     insertOwned(c.conversions, batch.id, conversionDocuments(parsed)),
-    mergeSessions(c.sessions, parsed.sessions, ctx.retentionMs),
+    mergeSessions(c.sessions, parsed.sessions, ctx.expiryMs),
   ]);
   const ownedViews = [...parsed.views.values()].filter((view) => views.has(view.id));
   const ownedMetrics = [...parsed.metrics.entries()]
@@ -150,7 +156,7 @@ interface Insert {
   fields: MongoDocument;
 }
 
-function viewDocuments(parsed: Parsed, retentionMs: number): Insert[] {
+function viewDocuments(parsed: Parsed, expiryMs: number): Insert[] {
   return [...parsed.views.values()].map((view) => {
     const { id, ...fields } = view as PageView & MongoDocument;
     // Anonymous views expire; views of sessions that turn out to be kept lose this in keepRetained().
@@ -158,16 +164,16 @@ function viewDocuments(parsed: Parsed, retentionMs: number): Insert[] {
     return {
       _id: id,
       key: id,
-      fields: expires ? { ...fields, expireAt: new Date(view.at + retentionMs) } : fields,
+      fields: expires ? { ...fields, expireAt: new Date(view.at + expiryMs) } : fields,
     };
   });
 }
 
-function metricDocuments(parsed: Parsed, retentionMs: number): Insert[] {
+function metricDocuments(parsed: Parsed, expiryMs: number): Insert[] {
   return [...parsed.metrics.entries()].map(([id, metric]) => ({
     _id: id,
     key: id,
-    fields: { ...metric, expireAt: new Date(metric.at + retentionMs) },
+    fields: { ...metric, expireAt: new Date(metric.at + expiryMs) },
   }));
 }
 

@@ -3,6 +3,8 @@ import { type MongoDocument, mongoStore } from '@anon/mongo';
 import {
   batchOf,
   conversionEvent,
+  DAY_MS,
+  FIXTURE_NOW,
   finalSummary,
   fixtureConversion,
   fixtureMetric,
@@ -106,6 +108,58 @@ describe('hostile input: request data is only ever a value', () => {
     expect(new Set(conversions.conversions.map((c) => c.userId))).toEqual(new Set(hostile));
   });
 
+  it('purge folds hostile paths, referrers, UTM values and countries into rollups as values, not field names', async () => {
+    const db = new EmulatedDb();
+    const store = mongoStore(db);
+    await store.ensureIndexes();
+    const hostile = [...new Set(MONGO_HOSTILE.map((raw) => raw.slice(0, 100)))];
+    const events = [];
+    for (const [i, value] of hostile.entries()) {
+      const session = fixtureSession({
+        // Every other session is authenticated: `authenticatedBefore` folds those.
+        userId: i % 2 === 0 ? null : value,
+        referrerHost: value,
+        utmSource: value,
+        utmMedium: value,
+        utmCampaign: value,
+        browser: value.slice(0, 50),
+        os: value.slice(0, 50),
+        country: value.slice(0, 2),
+      });
+      const views = fixtureVisit(session, i % 3 === 0 ? [value] : [value, `${value}/next`]);
+      events.push(...views.map(pageViewEvent), sessionEvent(finalSummary(session, views)));
+    }
+    expect((await store.write(batchOf(events))).applied).toBe(true);
+    // A list, not an object keyed by path: `__proto__` is among the paths.
+    const read = () =>
+      Promise.all(
+        [undefined, ...hostile].map((path) => {
+          const q = { ...RANGE, limit: 1_000, ...(path === undefined ? {} : { path }) };
+          return Promise.all([
+            store.sessions(q),
+            store.overview(q),
+            store.entryPages(q),
+            store.exitPages(q),
+            store.countries(q),
+            store.referrers(q),
+            store.campaigns(q),
+            store.devices(q),
+            store.conversions(q),
+          ]);
+        }),
+      );
+    const before = await read();
+    const after = FIXTURE_NOW + 2 * DAY_MS;
+    expect((await store.purge(after, { authenticatedBefore: after })).sessions).toBe(hostile.length);
+    expect(db.collection('anon_sessions').snapshot()).toEqual([]);
+    expect(db.collection('anon_session_rollups').snapshot().length).toBeGreaterThan(0);
+    expect(await read()).toEqual(before);
+
+    const names = fieldNames(storedDocuments(db));
+    for (const value of hostile) expect(names.has(value)).toBe(false);
+    for (const name of names) expect(name).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/);
+  });
+
   it('an operator object where a string belongs is refused before anything is written', async () => {
     const db = new EmulatedDb();
     const store = mongoStore(db);
@@ -175,6 +229,10 @@ describe('hostile input: request data is only ever a value', () => {
     await expectInvalid(store.visitorSessions(['k'], Number.NaN, 1));
     await expectInvalid(store.purge(Number.POSITIVE_INFINITY));
     await expectInvalid(store.purge({ $lt: 1 } as unknown as number));
+    await expectInvalid(store.purge(1, { authenticatedBefore: { $lt: 1 } as unknown as number }));
+    await expectInvalid(store.purge(1, { dryRun: { $ne: false } as unknown as boolean }));
+    await expectInvalid(store.claimDailyJob({ $ne: null } as unknown as string, '2026-01-01'));
+    await expectInvalid(store.claimDailyJob('retention', { $gt: '' } as unknown as string));
   });
 
   it('a path pattern is matched literally apart from `*`, and a pathological pattern returns promptly', async () => {

@@ -1,5 +1,5 @@
 import type { PageView } from '@anon/core';
-import { mongoStore } from '@anon/mongo';
+import { mongoStore, TTL_GRACE_DAYS } from '@anon/mongo';
 import {
   batchOf,
   conversionEvent,
@@ -18,6 +18,8 @@ import { describe, expect, it } from 'vitest';
 import { EmulatedDb } from './emulated/emulated-db.js';
 
 const RANGE = { from: '2026-01-01', to: '2026-12-31' };
+/** An anonymous record's TTL: retention plus the grace that leaves the daily purge time to fold it first. */
+const expiry = (retentionDays: number) => (retentionDays + TTL_GRACE_DAYS) * DAY_MS;
 
 function visit(db: EmulatedDb, overrides: Parameters<typeof fixtureSession>[0] = {}) {
   const session = fixtureSession(overrides);
@@ -45,7 +47,7 @@ function visit(db: EmulatedDb, overrides: Parameters<typeof fixtureSession>[0] =
 }
 
 describe('retention through the TTL index', () => {
-  it('anonymous sessions, their page views and metrics expire after retentionDays; aggregates never do', async () => {
+  it('anonymous sessions, their page views and metrics expire after retentionDays plus the grace; aggregates never do', async () => {
     const db = new EmulatedDb();
     const store = mongoStore(db);
     // The tracker hands its retention over once, at start.
@@ -54,10 +56,10 @@ describe('retention through the TTL index', () => {
     const anonymous = visit(db);
     await store.write(batchOf(anonymous.events));
     const [session, first, second, metric] = anonymous.expiries() as Date[];
-    expect(session).toEqual(new Date(anonymous.session.startedAt + 30 * DAY_MS));
-    expect(first).toEqual(new Date(anonymous.views[0]!.at + 30 * DAY_MS));
-    expect(second).toEqual(new Date(anonymous.views[1]!.at + 30 * DAY_MS));
-    expect(metric).toEqual(new Date(anonymous.views[0]!.at + 30 * DAY_MS));
+    expect(session).toEqual(new Date(anonymous.session.startedAt + expiry(30)));
+    expect(first).toEqual(new Date(anonymous.views[0]!.at + expiry(30)));
+    expect(second).toEqual(new Date(anonymous.views[1]!.at + expiry(30)));
+    expect(metric).toEqual(new Date(anonymous.views[0]!.at + expiry(30)));
     for (const doc of db.collection('anon_daily_pages').snapshot()) expect(doc.expireAt).toBeUndefined();
   });
 
@@ -96,10 +98,11 @@ describe('retention through the TTL index', () => {
     await store.write(batchOf([conversionEvent(fixtureConversion('user-2', [converted.summary]))]));
     const before = await store.topPages(RANGE);
 
-    // Nothing expires a day early.
-    expect(db.expire(new Date(FIXTURE_NOW + 89 * DAY_MS))).toBe(0);
-    const removed = db.expire(new Date(FIXTURE_NOW + 91 * DAY_MS));
-    // 1 session, 2 page views, 1 metric, 1 unique-visitor entry per path, and the ledger entries.
+    // No session, page view or metric expires a day early.
+    db.expire(new Date(FIXTURE_NOW + expiry(90) - DAY_MS));
+    expect(anonymous.expiries().every((date) => date instanceof Date)).toBe(true);
+    const removed = db.expire(new Date(FIXTURE_NOW + expiry(90) + DAY_MS));
+    // 1 session, 2 page views, 1 metric (unique-visitor and ledger entries may have gone in the pass above).
     expect(removed).toBeGreaterThanOrEqual(4);
     expect(anonymous.expiries()).toEqual([null, null, null, null]);
     expect(
@@ -112,6 +115,32 @@ describe('retention through the TTL index', () => {
     expect(db.collection('anon_page_views').snapshot()).toHaveLength(4);
     expect(db.collection('anon_conversions').snapshot()).toHaveLength(1);
     expect(await store.topPages(RANGE)).toEqual(before);
-    expect(await store.purge(FIXTURE_NOW + 91 * DAY_MS)).toEqual({ sessions: 0, pageViews: 0, metrics: 0 });
+    expect(await store.purge(FIXTURE_NOW + expiry(90) + DAY_MS)).toEqual({
+      sessions: 0,
+      pageViews: 0,
+      metrics: 0,
+    });
+  });
+
+  it('the daily purge of a day past retention comes before the TTL: it folds what the TTL would drop', async () => {
+    const db = new EmulatedDb();
+    const store = mongoStore(db);
+    await store.init({ timeZone: 'UTC', retentionDays: 30 });
+    await store.ensureIndexes();
+    // The worst case: a session started at the first instant of its day.
+    const dayStart = Math.floor(FIXTURE_NOW / DAY_MS) * DAY_MS;
+    const anonymous = visit(db, { startedAt: dayStart, lastSeenAt: dayStart });
+    await store.write(batchOf(anonymous.events));
+    const sessions = await store.sessions(RANGE);
+    const expires = (anonymous.expiries()[0] as Date).getTime();
+    // The worker purges on the first day its cut-off (the start of the day 30 days back) passes the session,
+    // and, if that purge fails, on the next: both days end before the TTL.
+    const firstPurgeDay = dayStart + 31 * DAY_MS;
+    expect(expires).toBeGreaterThanOrEqual(firstPurgeDay + 2 * DAY_MS);
+    db.expire(new Date(firstPurgeDay + 2 * DAY_MS - 1));
+    expect(anonymous.expiries().every((date) => date instanceof Date)).toBe(true);
+    expect((await store.purge(firstPurgeDay)).sessions).toBe(1);
+    expect(await store.sessions(RANGE)).toEqual(sessions);
+    expect(sessions.sessions).toBe(1);
   });
 });

@@ -117,6 +117,12 @@ export class EmulatedCollection implements MongoCollectionLike {
     return [...this.#docs.values()].map(copy);
   }
 
+  /** Copy every document and index of this collection into `target` (a test's starting state, reused). */
+  copyInto(target: EmulatedCollection): void {
+    for (const [key, doc] of this.#docs) target.#docs.set(key, copy(doc));
+    for (const [name, spec] of this.#indexes) target.#indexes.set(name, copy(spec));
+  }
+
   async insertOne(document: MongoDocument): Promise<{ acknowledged: true; insertedId: unknown }> {
     this.#insert(copy(document));
     return { acknowledged: true, insertedId: document._id };
@@ -332,6 +338,13 @@ export class EmulatedDb implements MongoDbLike {
       this.#collections.set(name, collection);
     }
     return collection;
+  }
+
+  /** An independent copy of the whole database. */
+  clone(): EmulatedDb {
+    const db = new EmulatedDb();
+    for (const [name, collection] of this.#collections) collection.copyInto(db.collection(name));
+    return db;
   }
 
   /** Names of the collections holding at least one document. */
