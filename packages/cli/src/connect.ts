@@ -1,5 +1,10 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { HotStore, Queue, Store } from '@anon/core';
+import type { PostgresStore, Queryable } from '@anon/postgres';
+import { deferredPGlite } from './deferred-pglite.js';
 import { loadOptional, OPTIONAL } from './optional-packages.js';
+import { redactUrl } from './secrets.js';
 import { UsageError } from './usage-error.js';
 
 export interface ConnectFlags {
@@ -34,7 +39,19 @@ export function resolveFlags(flags: ConnectFlags, env: NodeJS.ProcessEnv): Conne
   };
 }
 
-export async function connect(flags: ConnectFlags, opts: { needRedis?: boolean } = {}): Promise<Connection> {
+/** What a command does with the store. */
+export interface ConnectOptions {
+  /** Fail without a Redis URL (`worker`); otherwise Redis is opened only when one is configured. */
+  needRedis?: boolean;
+  /**
+   * `create` may create the database, schema and tables (`migrate`, `worker`); `existing` (the default) never
+   * creates anything and refuses a PGlite folder, schema or tables that are missing or older than the store,
+   * saying that `anon migrate` creates them.
+   */
+  store?: 'create' | 'existing';
+}
+
+export async function connect(flags: ConnectFlags, opts: ConnectOptions = {}): Promise<Connection> {
   const closers: (() => Promise<unknown>)[] = [];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
@@ -42,17 +59,10 @@ export async function connect(flags: ConnectFlags, opts: { needRedis?: boolean }
   // Every URL is checked before anything opens, so a typo fails at once rather than after PGlite starts.
   if (flags.pglite === undefined && flags.pgUrl) checkUrl(flags.pgUrl, URLS.postgres);
   else if (flags.pglite === undefined && flags.mongoUrl) checkUrl(flags.mongoUrl, URLS.mongo);
-  if (flags.redisUrl) checkUrl(flags.redisUrl, URLS.redis);
-  else if (opts.needRedis) {
-    throw new UsageError(
-      'this command needs Redis: set ANON_REDIS_URL or pass --redis-url redis://host:6379',
-    );
-  }
+  const redisUrl = checkRedisFlags(flags, opts.needRedis ?? false);
   try {
-    const base = await openStore(flags, closers);
-    const redis = flags.redisUrl
-      ? await openRedis(flags.redisUrl, flags.redisPrefix ?? 'anon:', closers)
-      : null;
+    const base = await openStore(flags, opts.store ?? 'existing', closers);
+    const redis = redisUrl ? await openRedis(redisUrl, flags.redisPrefix ?? 'anon:', closers) : null;
     return { ...base, redis, close: closeAll };
   } catch (err) {
     await closeAll();
@@ -60,15 +70,59 @@ export async function connect(flags: ConnectFlags, opts: { needRedis?: boolean }
   }
 }
 
-async function openStore(flags: ConnectFlags, closers: (() => Promise<unknown>)[]) {
+/** Redis alone, for `report realtime`: it reads the hot store and needs no store of record. */
+export async function connectRedis(
+  flags: ConnectFlags,
+): Promise<NonNullable<Connection['redis']> & Closable> {
+  const url = checkRedisFlags(flags, true) as string;
+  const closers: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    return { ...(await openRedis(url, flags.redisPrefix ?? 'anon:', closers)), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+function checkRedisFlags(flags: ConnectFlags, need: boolean): string | undefined {
+  if (flags.redisUrl) checkUrl(flags.redisUrl, URLS.redis);
+  else if (need) {
+    throw new UsageError(
+      'this command needs Redis: set ANON_REDIS_URL or pass --redis-url redis://host:6379',
+    );
+  }
+  return flags.redisUrl;
+}
+
+async function openStore(
+  flags: ConnectFlags,
+  mode: 'create' | 'existing',
+  closers: (() => Promise<unknown>)[],
+) {
+  const autoMigrate = mode === 'create';
+  const schema = flags.schema ? { schema: flags.schema } : {};
   if (flags.pglite !== undefined) {
     const [{ postgresStore }, { PGlite }] = await loadOptional(OPTIONAL.pglite, () =>
       Promise.all([import('@anon/postgres'), import('@electric-sql/pglite')]),
     );
-    const db = new PGlite(flags.pglite === ':memory:' ? undefined : flags.pglite);
-    closers.push(() => db.close());
-    const store = postgresStore(db, flags.schema ? { schema: flags.schema } : {});
+    const dir = flags.pglite === ':memory:' ? undefined : flags.pglite;
     const where = `PGlite ${flags.pglite}`;
+    if (dir !== undefined && mode === 'existing' && !existsSync(join(dir, 'PG_VERSION'))) {
+      throw new ConnectError(
+        `there is no PGlite database in ${dir}: 'anon migrate --pglite ${dir}' creates one`,
+      );
+    }
+    const db = deferredPGlite(dir, (d) => new PGlite(d));
+    closers.push(() => db.close());
+    const store = postgresStore(db, { ...schema, autoMigrate });
+    if (mode === 'existing') await checkSchema(store, db, where);
     return {
       store,
       kind: 'pglite' as const,
@@ -83,9 +137,10 @@ async function openStore(flags: ConnectFlags, closers: (() => Promise<unknown>)[
     const pool = new pg.Pool({ connectionString: flags.pgUrl, connectionTimeoutMillis: 5_000, max: 4 });
     pool.on('error', () => undefined);
     closers.push(() => pool.end());
-    await reach(`Postgres at ${redact(flags.pgUrl)}`, () => pool.query('SELECT 1'));
-    const store = postgresStore(pool, flags.schema ? { schema: flags.schema } : {});
-    const where = `Postgres ${redact(flags.pgUrl)}`;
+    await reach(`Postgres at ${redactUrl(flags.pgUrl)}`, () => pool.query('SELECT 1'));
+    const store = postgresStore(pool, { ...schema, autoMigrate });
+    const where = `Postgres ${redactUrl(flags.pgUrl)}`;
+    if (mode === 'existing') await checkSchema(store, pool, where);
     return {
       store,
       kind: 'postgres' as const,
@@ -99,9 +154,10 @@ async function openStore(flags: ConnectFlags, closers: (() => Promise<unknown>)[
     );
     const client = new MongoClient(flags.mongoUrl, { serverSelectionTimeoutMS: 5_000 });
     closers.push(() => client.close());
-    await reach(`MongoDB at ${redact(flags.mongoUrl)}`, () => client.connect());
+    await reach(`MongoDB at ${redactUrl(flags.mongoUrl)}`, () => client.connect());
+    // MongoDB creates nothing on a read: a collection that is missing reads as empty.
     const store = mongoStore(client.db());
-    const where = `MongoDB ${redact(flags.mongoUrl)}`;
+    const where = `MongoDB ${redactUrl(flags.mongoUrl)}`;
     return {
       store,
       kind: 'mongo' as const,
@@ -111,6 +167,51 @@ async function openStore(flags: ConnectFlags, closers: (() => Promise<unknown>)[
     };
   }
   throw new UsageError('no store configured: set ANON_PG_URL or ANON_MONGO_URL, or pass --pglite DIR');
+}
+
+/**
+ * A command that must not create anything checks that the store's schema is there and current, rather than
+ * letting the store's first read create it (`anon report --schema typo` would leave an empty schema behind).
+ */
+async function checkSchema(store: PostgresStore, db: Queryable, where: string): Promise<void> {
+  const { MIGRATIONS } = await import('@anon/postgres');
+  const schema = store.schema;
+  // The store's first statement takes a PGlite folder's lock before PGlite opens the folder, so it goes first; on
+  // a missing schema it fails, and the catalog says why below.
+  await store.visitorSessions(['anon-cli-check'], 0, 0).catch((err: unknown) => {
+    if (!isMissingRelation(err)) throw err;
+  });
+  const [state] = (
+    await db.query(
+      `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS "schema",
+              to_regclass($2) IS NOT NULL AS "tables"`,
+      [schema, `"${schema}".schema_migrations`],
+    )
+  ).rows as { schema: boolean; tables: boolean }[];
+  const create = "'anon migrate' (with the same store flags) creates it";
+  if (!state?.schema) {
+    throw new ConnectError(
+      `the schema "${schema}" does not exist in ${where}: ${create}; check --schema / ANON_PG_SCHEMA`,
+    );
+  }
+  if (!state.tables)
+    throw new ConnectError(`the schema "${schema}" in ${where} has no anon tables: ${create}`);
+  const [row] = (
+    await db.query(`SELECT coalesce(max(version), 0) AS version FROM "${schema}".schema_migrations`)
+  ).rows as { version: number }[];
+  const latest = MIGRATIONS.at(-1)?.version ?? 0;
+  if ((row?.version ?? 0) < latest) {
+    throw new ConnectError(
+      `the schema "${schema}" in ${where} is at version ${row?.version ?? 0}, this @anon/postgres needs ${latest}: ` +
+        "run 'anon migrate' (with the same store flags) to upgrade it",
+    );
+  }
+}
+
+/** SQLSTATE 42P01 (undefined table) or 3F000 (undefined schema), as the store reports it (the driver's error as cause). */
+function isMissingRelation(err: unknown): boolean {
+  const code = (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return code === '42P01' || code === '3F000';
 }
 
 /** The line `anon migrate` prints for a Postgres or PGlite store. */
@@ -126,12 +227,18 @@ async function openRedis(url: string, prefix: string, closers: (() => Promise<un
     Promise.all([import('ioredis'), import('@anon/redis')]),
   );
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5_000 });
-  client.on('error', () => undefined);
+  // A refused AUTH (WRONGPASS) reaches only the 'error' event; connect() then fails with "Connection is closed".
+  let refusal: unknown;
+  client.on('error', (err) => {
+    refusal ??= err;
+  });
   closers.push(async () => client.disconnect());
-  await reach(`Redis at ${redact(url)}`, () => client.connect());
+  await reach(`Redis at ${redactUrl(url)}`, () =>
+    client.connect().catch((err) => Promise.reject(refusal ?? err)),
+  );
   const queue = redisStreamQueue(client, { stream: `${prefix}events` });
   closers.push(() => queue.close());
-  return { hot: redisHotStore(client, { prefix }), queue, where: `Redis ${redact(url)}` };
+  return { hot: redisHotStore(client, { prefix }), queue, where: `Redis ${redactUrl(url)}` };
 }
 
 /** What each URL flag accepts, and the example its error message shows. */
@@ -167,7 +274,7 @@ function checkUrl(url: string, kind: (typeof URLS)[keyof typeof URLS]): void {
   if (protocol === null || !(kind.protocols as readonly string[]).includes(protocol)) {
     const why =
       protocol === null ? 'is not a valid URL' : `has the scheme ${protocol}//, not ${kind.protocols[0]}//`;
-    throw new UsageError(`${kind.what} ${why}: "${redact(url)}"; expected a URL like ${kind.example}`);
+    throw new UsageError(`${kind.what} ${why}: "${redactUrl(url)}"; expected a URL like ${kind.example}`);
   }
 }
 
@@ -180,11 +287,7 @@ async function reach(what: string, fn: () => Promise<unknown>): Promise<void> {
   try {
     await fn();
   } catch (err) {
-    const reason = err instanceof Error ? err.message || err.name : String(err);
+    const reason = (err instanceof Error ? err.message || err.name : String(err)).replace(/\.+$/, '');
     throw new ConnectError(`could not reach ${what}: ${reason}. Is the server running and the URL right?`);
   }
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }

@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
-import { isAnonError, type ReportQuery } from '@anon/core';
+import { type ActiveVisitors, isAnonError, type ReportQuery } from '@anon/core';
 import { version } from '../package.json';
-import { isReportName, REPORTS, runReport } from './commands/report.js';
-import { ConnectError, connect } from './connect.js';
+import { FUNNEL_USAGE, isReportName, REPORTS, runReport } from './commands/report.js';
+import { ConnectError, connect, connectRedis } from './connect.js';
 import { parseDay, parseDuration } from './duration.js';
 import { loadOptional, MissingPackageError, OPTIONAL } from './optional-packages.js';
+import { masker, secretsOf } from './secrets.js';
 import { STORE_FLAGS, STORE_HELP, storeFlags } from './store-flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -35,6 +36,9 @@ Commands:
 Options:
   -h, --help          this help; 'anon <command> --help' for a command's options
   -v, --version       print the version of @anon/cli
+
+Only migrate and worker create a database, schema or table; the other commands refuse a missing one. No
+command prints a password: URLs are shown as redis://:***@host.
 
 The drivers are optional peer dependencies: a command loads the one it needs (pg, @electric-sql/pglite,
 mongodb, ioredis) with its anon adapter from your project, and says what to install when one is missing.`,
@@ -88,7 +92,8 @@ Starts an example Hono app with the memory hot store and PGlite, drives simulate
 };
 
 /** Run the CLI; resolves to the exit code (0 ok, 1 failure, 2 usage error). */
-export async function main(argv: string[], io: Io): Promise<number> {
+export async function main(argv: string[], given: Io): Promise<number> {
+  const io = masked(given, masker(secretsOf(argv, given.env)));
   const [command, ...rest] = argv;
   try {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
@@ -130,6 +135,20 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
+/**
+ * `io` with every line masked: no password of a URL given on the command line or in the environment, nor any
+ * URL's password, reaches the terminal, whatever prints it (a connection line, a driver's error, a stack trace).
+ */
+function masked(io: Io, mask: (text: string) => string): Io {
+  const { progress } = io;
+  return {
+    ...io,
+    out: (text) => io.out(mask(text)),
+    err: (text) => io.err(mask(text)),
+    ...(progress ? { progress: (text: string) => progress(mask(text)) } : {}),
+  };
+}
+
 export function fail(err: unknown, io: Io, command?: string): number {
   if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
     io.err(`anon: ${(err as Error).message}`);
@@ -152,7 +171,7 @@ export function fail(err: unknown, io: Io, command?: string): number {
 async function migrate(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: STORE_FLAGS, allowPositionals: false });
   if (values.help) return help(io, 'migrate');
-  const conn = await connect(storeFlags(values, io.env));
+  const conn = await connect(storeFlags(values, io.env), { store: 'create' });
   try {
     io.out(await conn.prepare());
     return 0;
@@ -180,6 +199,7 @@ async function report(args: string[], io: Io): Promise<number> {
   const [name, ...steps] = positionals;
   if (name === undefined) throw new UsageError(`report needs a name: ${REPORTS.join(', ')}`);
   if (!isReportName(name)) throw new UsageError(`unknown report "${name}"; one of ${REPORTS.join(', ')}`);
+  if (name === 'funnel' && steps.length === 0) throw new UsageError(FUNNEL_USAGE);
   const to = values.to ? parseDay(values.to, '--to') : new Date().toISOString().slice(0, 10);
   const from = values.from
     ? parseDay(values.from, '--from')
@@ -193,22 +213,24 @@ async function report(args: string[], io: Io): Promise<number> {
 
   const flags = storeFlags(values, io.env);
   if (name === 'realtime') {
-    const conn = await connect(flags, { needRedis: true });
+    const redis = await connectRedis(flags);
     try {
       const now = Date.now();
       const windowMs = 5 * 60_000;
-      const hot = (conn.redis as NonNullable<typeof conn.redis>).hot;
+      const { hot } = redis;
       const overall = await hot.activeVisitors(now, windowMs);
       const scoped = values.scope ? await hot.activeVisitors(now, windowMs, values.scope) : null;
       const json = { activeVisitors: overall, scope: values.scope ?? null, scopeVisitors: scoped, windowMs };
+      const line = (a: ActiveVisitors) =>
+        `${a.total} (${a.authenticated} signed in, ${a.anonymous} anonymous)`;
       io.out(
         values.json
           ? JSON.stringify(json, null, 2)
-          : `active visitors (last 5 min): ${overall}${values.scope ? `\nin ${values.scope}: ${scoped}` : ''}`,
+          : `active visitors (last 5 min): ${line(overall)}${scoped ? `\nin ${values.scope}: ${line(scoped)}` : ''}`,
       );
       return 0;
     } finally {
-      await conn.close();
+      await redis.close();
     }
   }
   const conn = await connect(flags);

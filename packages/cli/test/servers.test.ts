@@ -99,7 +99,7 @@ describe.skipIf(!redisReachable)('worker and realtime on Redis', () => {
 
     const realtime = await run(['report', 'realtime', '--json', ...flags]);
     expect(realtime.code, realtime.err).toBe(0);
-    expect(JSON.parse(realtime.out).activeVisitors).toBe(2);
+    expect(JSON.parse(realtime.out).activeVisitors).toEqual({ total: 2, authenticated: 0, anonymous: 2 });
 
     const lines: string[] = [];
     let stop = () => {};

@@ -26,8 +26,58 @@ export interface PGliteLike extends Queryable {
 /** The client `postgresStore` accepts: a node-postgres `Pool` or a `PGlite` instance. */
 export type PostgresClient = PoolLike | PGliteLike;
 
-function isPGlite(client: PostgresClient): client is PGliteLike {
+function isPGlite(client: PostgresClient | Queryable): client is PGliteLike {
   return typeof (client as Partial<PGliteLike>).transaction === 'function';
+}
+
+/**
+ * The folder of a PGlite instance on the local file system (a path, or `file://` + path), or null for one in
+ * memory or in a browser store (`memory://`, `idb://`, `opfs-ahp://`).
+ */
+function localFolder(client: PGliteLike): string | null {
+  const dir = (client as { dataDir?: unknown }).dataDir;
+  if (typeof dir !== 'string' || dir === '') return null;
+  if (dir.startsWith('file://')) return dir.slice('file://'.length);
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(dir) ? null : dir;
+}
+
+/** Each PGlite instance's folder lock, once taken (null: nothing to lock). */
+const folderLocks = new WeakMap<object, Promise<void> | null>();
+
+/**
+ * Before the first statement on a PGlite instance with a folder, take the folder's lock (`pglite-lock.ts`):
+ * a folder open in two processes is corrupted. The lock is released when the instance closes. A refusal is
+ * not remembered: the next call tries again, and succeeds once the other process has stopped.
+ */
+function folderLock(client: PostgresClient | Queryable): Promise<void> | null {
+  if (!isPGlite(client)) return null;
+  let pending = folderLocks.get(client);
+  if (pending === undefined) {
+    const folder = localFolder(client);
+    pending = folder === null ? null : lockFolder(client, folder);
+    folderLocks.set(client, pending);
+    pending?.catch(() => folderLocks.delete(client));
+  }
+  return pending;
+}
+
+async function lockFolder(client: PGliteLike, folder: string): Promise<void> {
+  const { lockPGliteFolder } = await import('./pglite-lock.js');
+  const instance = client as PGliteLike & {
+    readonly closed?: boolean;
+    close?: (...args: unknown[]) => unknown;
+  };
+  const lock = await lockPGliteFolder(folder, { holder: instance });
+  const close = instance.close;
+  if (typeof close !== 'function') return;
+  // PGlite has no close event: the instance's own close() releases the lock once the folder is closed.
+  instance.close = async function closeAndUnlock(this: unknown, ...args: unknown[]) {
+    try {
+      return await close.apply(this, args);
+    } finally {
+      lock.release();
+    }
+  };
 }
 
 /**
@@ -35,7 +85,10 @@ function isPGlite(client: PostgresClient): client is PGliteLike {
  * with the error so the pool discards them instead of reusing a connection in an unknown state.
  */
 export async function inTransaction<T>(client: PostgresClient, fn: (q: Queryable) => Promise<T>): Promise<T> {
-  if (isPGlite(client)) return client.transaction(fn);
+  if (isPGlite(client)) {
+    await folderLock(client);
+    return client.transaction(fn);
+  }
   const conn = await client.connect();
   let broken: Error | undefined;
   try {
@@ -57,6 +110,8 @@ export async function inTransaction<T>(client: PostgresClient, fn: (q: Queryable
 
 /** Rows of a query, typed by the caller (the SQL's column aliases are the contract). */
 export async function rowsOf<R>(q: Queryable, text: string, params: unknown[] = []): Promise<R[]> {
+  const locking = folderLock(q);
+  if (locking !== null) await locking;
   const result = await q.query(text, params);
   return result.rows as R[];
 }

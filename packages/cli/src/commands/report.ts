@@ -18,6 +18,8 @@ export const REPORTS = [
   'bots',
   'realtime',
 ] as const;
+export const FUNNEL_USAGE = 'funnel takes its steps as arguments: anon report funnel / /pricing /signup';
+
 export type ReportName = (typeof REPORTS)[number];
 
 export function isReportName(name: string): name is ReportName {
@@ -156,8 +158,7 @@ export async function runReport(
       return { json: c, text: `${head}\n\n${byLanding}\n\n${byRef}` };
     }
     case 'funnel': {
-      if (steps.length === 0)
-        throw new UsageError('funnel takes its steps as arguments: anon report funnel / /pricing /signup');
+      if (steps.length === 0) throw new UsageError(FUNNEL_USAGE);
       const rows = await store.funnel(q, steps);
       const first = rows[0]?.sessions ?? 0;
       return {

@@ -17,7 +17,7 @@ export async function worker(args: string[], io: Io, help: string): Promise<numb
   }
   const intervalMs = parseDuration(values.interval ?? '10s', '--interval');
   const flags = storeFlags(values, io.env);
-  const conn = await connect(flags, { needRedis: true });
+  const conn = await connect(flags, { needRedis: true, store: 'create' });
   const redis = conn.redis as NonNullable<typeof conn.redis>;
   await conn.prepare();
   const tracker = createTracker({

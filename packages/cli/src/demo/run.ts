@@ -170,7 +170,7 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
   const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
   io.out(
     `\nanon report · ${from} → ${to} (the simulated days of traffic, UTC) · ${plural(finalized, 'session', 'sessions')} ` +
-      `finalized, bots included · ${plural(active, 'visitor was', 'visitors were')} active in the last 5 minutes of traffic`,
+      `finalized, bots included · ${plural(active.total, 'visitor was', 'visitors were')} active in the last 5 minutes of traffic`,
   );
   await section(
     'Overview (visitors are unique per day: keys of different days cannot be linked)',
