@@ -12,6 +12,9 @@ function hash32(name: string): number {
 }
 
 /** SQL and parameters taking a transaction-scoped advisory lock named `purpose` for `schema`. */
-export function advisoryLock(schema: string, purpose: 'migrate' | 'partitions'): [string, unknown[]] {
+export function advisoryLock(
+  schema: string,
+  purpose: 'migrate' | 'partitions' | 'purge',
+): [string, unknown[]] {
   return ['SELECT pg_advisory_xact_lock($1::int, $2::int)', [LOCK_CLASS, hash32(`${purpose}:${schema}`)]];
 }

@@ -12,6 +12,23 @@ export function sessionWhere(q: CheckedQuery, p: Params, alias = 's'): string {
   return parts.join(' AND ');
 }
 
+/**
+ * `WHERE` conditions selecting the session rollup rows of a query as `sessionWhere` selects sessions: day in
+ * range, landing page, and bots excluded unless asked (`'only'`: bot rows alone, as `bots().sessions` counts).
+ */
+export function rollupWhere(
+  q: CheckedQuery,
+  p: Params,
+  alias = 'r',
+  bots: 'as-query' | 'only' = 'as-query',
+): string {
+  const parts = [`${alias}.day BETWEEN ${p.add(q.from, 'date')} AND ${p.add(q.to, 'date')}`];
+  if (bots === 'only') parts.push(`${alias}.is_bot`);
+  else if (!q.includeBots) parts.push(`NOT ${alias}.is_bot`);
+  if (q.path !== null) parts.push(pathCondition(`${alias}.landing_path`, q.path, p));
+  return parts.join(' AND ');
+}
+
 /** `WHERE` conditions selecting aggregate rows of a query: day in range and path. */
 export function aggregateWhere(q: CheckedQuery, p: Params, alias = 'a'): string {
   const parts = [`${alias}.day BETWEEN ${p.add(q.from, 'date')} AND ${p.add(q.to, 'date')}`];

@@ -21,7 +21,7 @@ import {
   type ViewDayFigures,
 } from '@anon/core/adapter';
 import { type Queryable, rowsOf } from './client.js';
-import { aggregateWhere, liveSessionsWith, sessionWhere } from './report-query.js';
+import { aggregateWhere, liveSessionsWith, rollupWhere, sessionWhere } from './report-query.js';
 import { AGGREGATE_SELECT, CONVERSION_SELECT, toConversion } from './rows.js';
 import { Params, pathCondition } from './sql.js';
 
@@ -57,20 +57,30 @@ export class Reports {
     );
   }
 
+  /** Live sessions and the rollup rows of purged ones, summed in one statement. */
   async sessions(db: Queryable, q: CheckedQuery): Promise<SessionsReport> {
     const p = new Params();
     const [row] = await rowsOf<SessionsReport>(
       db,
-      `WITH ${liveSessionsWith(q, p, this.#s)}
-       SELECT count(*)::int AS sessions, (count(*) FILTER (WHERE l.authenticated))::int AS "authenticatedSessions",
-         (count(*) FILTER (WHERE NOT l.authenticated))::int AS "anonymousSessions",
-         coalesce(sum(l.page_views), 0)::float8 AS "pageViews",
-         count(*) FILTER (WHERE l.page_views = 1)::int AS bounces,
-         CASE WHEN count(*) > 0 THEN sum(l.duration_ms)::float8 / count(*)::float8 END AS "avgDurationMs",
-         CASE WHEN count(*) > 0 THEN sum(l.page_views)::float8 / count(*)::float8 END AS "pagesPerSession",
-         CASE WHEN count(*) > 0
-           THEN (count(*) FILTER (WHERE l.page_views = 1))::float8 / count(*)::float8 END AS "bounceRate"
-       FROM live l`,
+      `WITH ${liveSessionsWith(q, p, this.#s)},
+       parts AS (
+         SELECT count(*) AS n, count(*) FILTER (WHERE l.authenticated) AS auth,
+           coalesce(sum(l.page_views), 0) AS views, count(*) FILTER (WHERE l.page_views = 1) AS bounces,
+           coalesce(sum(l.duration_ms), 0)::float8 AS duration
+         FROM live l
+         UNION ALL
+         SELECT coalesce(sum(r.sessions), 0), coalesce(sum(r.sessions) FILTER (WHERE r.authenticated), 0),
+           coalesce(sum(r.page_views), 0), coalesce(sum(r.bounces), 0), coalesce(sum(r.duration_ms), 0)
+         FROM ${this.#s}.session_rollups r WHERE ${rollupWhere(q, p)}
+       ),
+       t AS (SELECT sum(n) AS n, sum(auth) AS auth, sum(views) AS views, sum(bounces) AS bounces,
+         sum(duration) AS duration FROM parts)
+       SELECT t.n::int AS sessions, t.auth::int AS "authenticatedSessions",
+         (t.n - t.auth)::int AS "anonymousSessions", t.views::float8 AS "pageViews", t.bounces::int AS bounces,
+         CASE WHEN t.n > 0 THEN t.duration / t.n::float8 END AS "avgDurationMs",
+         CASE WHEN t.n > 0 THEN t.views::float8 / t.n::float8 END AS "pagesPerSession",
+         CASE WHEN t.n > 0 THEN t.bounces::float8 / t.n::float8 END AS "bounceRate"
+       FROM t`,
       p.values,
     );
     return row!;
@@ -104,8 +114,10 @@ export class Reports {
        )
        SELECT (SELECT count(*) FROM c)::int AS signups,
          (SELECT count(DISTINCT id) FROM (SELECT unnest(session_ids) AS id FROM c) x)::int AS "convertedSessions",
-         (SELECT count(*) FROM ${s}.sessions s WHERE ${sessionWhere(q, p)}
-            AND (s.user_id IS NULL OR s.id IN (SELECT id FROM converted)))::int AS "visitorSessions",
+         ((SELECT count(*) FROM ${s}.sessions s WHERE ${sessionWhere(q, p)}
+            AND (s.user_id IS NULL OR s.id IN (SELECT id FROM converted)))
+          + (SELECT coalesce(sum(r.sessions), 0) FROM ${s}.session_rollups r
+            WHERE ${rollupWhere(q, p)} AND r.visitor))::int AS "visitorSessions",
          coalesce((SELECT json_agg(l ORDER BY l.conversions DESC, ${key('l.path')}) FROM landing l), '[]') AS "byLandingPage",
          coalesce((SELECT json_agg(r ORDER BY r.conversions DESC, ${key('r."referrerHost"')}) FROM referrer r), '[]')
            AS "byReferrer"`,
@@ -199,17 +211,31 @@ export class Reports {
     );
   }
 
-  /** Sessions in range grouped by one column, count desc then key. */
-  async #groupSessions<R>(db: Queryable, q: CheckedQuery, columns: [string, string][], extra = '') {
+  /**
+   * Sessions in range (their stored summaries) and the rollup rows of purged ones, grouped by `columns`
+   * (present in both tables), each rollup row counting as its `sessions`; count desc then key. `extra(alias)`
+   * adds conditions on either table.
+   */
+  async #groupSessions<R>(
+    db: Queryable,
+    q: CheckedQuery,
+    columns: [string, string][],
+    extra: (alias: string) => string = () => '',
+  ) {
     const p = new Params();
-    const select = columns.map(([col, alias]) => `s.${col} AS "${alias}"`).join(', ');
-    const order = columns.map(([col]) => key(`s.${col}`)).join(', ');
+    const pick = (alias: string) => columns.map(([col]) => `${alias}.${col}`).join(', ');
+    const select = columns.map(([col, alias]) => `u.${col} AS "${alias}"`).join(', ');
+    const order = columns.map(([col]) => key(`u.${col}`)).join(', ');
     return rowsOf<R>(
       db,
-      `SELECT ${select}, count(*)::int AS sessions FROM ${this.#s}.sessions s
-       WHERE ${sessionWhere(q, p)}${extra}
-       GROUP BY ${columns.map(([col]) => `s.${col}`).join(', ')}
-       ORDER BY count(*) DESC, ${order}
+      `WITH u AS (
+         SELECT ${pick('s')}, 1 AS n FROM ${this.#s}.sessions s WHERE ${sessionWhere(q, p)}${extra('s')}
+         UNION ALL
+         SELECT ${pick('r')}, r.sessions FROM ${this.#s}.session_rollups r WHERE ${rollupWhere(q, p)}${extra('r')}
+       )
+       SELECT ${select}, sum(u.n)::int AS sessions FROM u
+       GROUP BY ${pick('u')}
+       ORDER BY sum(u.n) DESC, ${order}
        LIMIT ${p.add(q.limit, 'int')}`,
       p.values,
     );
@@ -228,7 +254,8 @@ export class Reports {
         ['utm_medium', 'utmMedium'],
         ['utm_campaign', 'utmCampaign'],
       ],
-      ' AND (s.utm_source IS NOT NULL OR s.utm_medium IS NOT NULL OR s.utm_campaign IS NOT NULL)',
+      (a) =>
+        ` AND (${a}.utm_source IS NOT NULL OR ${a}.utm_medium IS NOT NULL OR ${a}.utm_campaign IS NOT NULL)`,
     );
   }
 
@@ -254,7 +281,9 @@ export class Reports {
          ORDER BY 2 DESC, ${key('path')} LIMIT ${p.add(q.limit, 'int')}
        )
        SELECT coalesce((SELECT sum(bot_views) FROM a), 0)::float8 AS views,
-         (SELECT count(*) FROM ${s}.sessions s WHERE ${sessionConds.join(' AND ')})::int AS sessions,
+         ((SELECT count(*) FROM ${s}.sessions s WHERE ${sessionConds.join(' AND ')})
+          + (SELECT coalesce(sum(r.sessions), 0) FROM ${s}.session_rollups r
+            WHERE ${rollupWhere(q, p, 'r', 'only')}))::int AS sessions,
          coalesce((SELECT json_agg(t ORDER BY t.views DESC, ${key('t.path')}) FROM top t), '[]') AS "topPaths"`,
       p.values,
     );
@@ -262,36 +291,65 @@ export class Reports {
   }
 
   /**
-   * Two reads: page-view figures per day (unique visitors as distinct keys per day) and live-session figures
-   * per day; core's `buildOverview` assembles them.
+   * Two reads, assembled by core's `buildOverview`. Page-view figures per day: the counts from
+   * `daily_aggregates` (which survive purge), the distinct visitor keys of the stored counted views (and, with
+   * bots, the split of stored bot views by `authenticated`, which aggregates do not keep), and the visitors of
+   * purged views from `visitor_rollups` — core's `overviewViewDays`, in SQL. Session figures per day: live
+   * sessions and session rollup rows.
    */
   async overview(db: Queryable, q: CheckedQuery): Promise<OverviewReport> {
     const s = this.#s;
     const vp = new Params();
-    const counted = q.includeBots ? 'true' : 'NOT pv.is_bot';
-    const viewConds = [`pv.day BETWEEN ${vp.add(q.from, 'date')} AND ${vp.add(q.to, 'date')}`];
+    const from = vp.add(q.from, 'date');
+    const to = vp.add(q.to, 'date');
+    const bots = (expr: string) => (q.includeBots ? ` + ${expr}` : '');
+    const viewConds = [`pv.day BETWEEN ${from} AND ${to}`];
+    if (!q.includeBots) viewConds.push('NOT pv.is_bot');
     if (q.path !== null) viewConds.push(pathCondition('pv.path', q.path, vp));
+    const aggregateConds = [`a.day BETWEEN ${from} AND ${to}`, '(a.views > 0 OR a.bot_views > 0)'];
+    if (q.path !== null) aggregateConds.push(pathCondition('a.path', q.path, vp));
+    // Without a path filter the whole-site rows (path null); with one, the rows of the paths it matches.
+    const rollupConds = [`r.day BETWEEN ${from} AND ${to}`];
+    rollupConds.push(q.path === null ? 'r.path IS NULL' : pathCondition('r.path', q.path, vp));
+    const authenticatedBots = q.includeBots ? 'count(*) FILTER (WHERE pv.is_bot AND pv.authenticated)' : '0';
     const sp = new Params();
     const [viewRows, sessionRows] = await Promise.all([
       rowsOf<ViewDayFigures & { day: string }>(
         db,
-        `SELECT to_char(pv.day, 'YYYY-MM-DD') AS day,
-           (count(DISTINCT pv.visitor_key) FILTER (WHERE ${counted}))::int AS "uniqueVisitors",
-           (count(*) FILTER (WHERE ${counted}))::int AS "pageViews",
-           (count(*) FILTER (WHERE ${counted} AND pv.authenticated))::int AS "authenticatedViews",
-           (count(*) FILTER (WHERE ${counted} AND NOT pv.authenticated))::int AS "anonymousViews",
-           (count(*) FILTER (WHERE pv.is_bot))::int AS "botViews"
-         FROM ${s}.page_views pv WHERE ${viewConds.join(' AND ')} GROUP BY pv.day`,
+        `WITH parts AS (
+           SELECT a.day, 0 AS visitors, a.views${bots('a.bot_views')} AS views,
+             a.authenticated_views AS authenticated, a.anonymous_views${bots('a.bot_views')} AS anonymous,
+             a.bot_views AS bot_views
+           FROM ${s}.daily_aggregates a WHERE ${aggregateConds.join(' AND ')}
+           UNION ALL
+           SELECT pv.day, count(DISTINCT pv.visitor_key), 0, ${authenticatedBots}, -${authenticatedBots}, 0
+           FROM ${s}.page_views pv WHERE ${viewConds.join(' AND ')} GROUP BY pv.day
+           UNION ALL
+           SELECT r.day, sum(r.${q.includeBots ? 'visitors_with_bots' : 'visitors'}), 0, 0, 0, 0
+           FROM ${s}.visitor_rollups r WHERE ${rollupConds.join(' AND ')}
+           GROUP BY r.day HAVING sum(r.${q.includeBots ? 'visitors_with_bots' : 'visitors'}) <> 0
+         )
+         SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(visitors)::float8 AS "uniqueVisitors",
+           sum(views)::float8 AS "pageViews", sum(authenticated)::float8 AS "authenticatedViews",
+           sum(anonymous)::float8 AS "anonymousViews", sum(bot_views)::float8 AS "botViews"
+         FROM parts GROUP BY day`,
         vp.values,
       ),
       rowsOf<SessionDayFigures & { day: string }>(
         db,
-        `WITH ${liveSessionsWith(q, sp, s)}
-         SELECT to_char(l.day, 'YYYY-MM-DD') AS day, count(*)::int AS sessions,
-           (count(*) FILTER (WHERE l.authenticated))::int AS "authenticatedSessions",
-           (count(*) FILTER (WHERE l.page_views = 1))::int AS bounces,
-           coalesce(sum(l.duration_ms), 0)::float8 AS "durationSum"
-         FROM live l GROUP BY l.day`,
+        `WITH ${liveSessionsWith(q, sp, s)},
+         parts AS (
+           SELECT l.day, 1 AS n, l.authenticated::int AS auth, (l.page_views = 1)::int AS bounces,
+             l.duration_ms::float8 AS duration
+           FROM live l
+           UNION ALL
+           SELECT r.day, r.sessions, CASE WHEN r.authenticated THEN r.sessions ELSE 0 END, r.bounces, r.duration_ms
+           FROM ${s}.session_rollups r WHERE ${rollupWhere(q, sp)}
+         )
+         SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(n)::int AS sessions,
+           sum(auth)::int AS "authenticatedSessions", sum(bounces)::int AS bounces,
+           sum(duration)::float8 AS "durationSum"
+         FROM parts GROUP BY day`,
         sp.values,
       ),
     ]);
@@ -300,27 +358,40 @@ export class Reports {
     return buildOverview(byDay(viewRows), byDay(sessionRows));
   }
 
-  /** Live sessions in range grouped by `column` of `live`, with `extra` aggregates; count desc then key. */
-  async #groupLive<R>(db: Queryable, q: CheckedQuery, column: string, alias: string, extra = '') {
+  /**
+   * Live sessions in range and the rollup rows of purged ones, grouped by `column` (present in both), with
+   * `bounces` and page-view sums when asked; sessions desc then key.
+   */
+  async #groupLive<R>(
+    db: Queryable,
+    q: CheckedQuery,
+    column: string,
+    alias: string,
+    extra: { bounces?: boolean; views?: boolean } = {},
+  ) {
     const p = new Params();
+    const sums = [
+      ...(extra.bounces ? [', sum(u.bounces)::int AS bounces'] : []),
+      ...(extra.views ? [', sum(u.views)::int AS views'] : []),
+    ].join('');
     return rowsOf<R>(
       db,
-      `WITH ${liveSessionsWith(q, p, this.#s)}
-       SELECT l.${column} AS "${alias}", count(*)::int AS sessions${extra} FROM live l
-       GROUP BY l.${column} ORDER BY count(*) DESC, ${key(`l.${column}`)}
+      `WITH ${liveSessionsWith(q, p, this.#s)},
+       u AS (
+         SELECT l.${column} AS k, 1 AS n, (l.page_views = 1)::int AS bounces, l.page_views AS views FROM live l
+         UNION ALL
+         SELECT r.${column}, r.sessions, r.bounces, r.page_views
+         FROM ${this.#s}.session_rollups r WHERE ${rollupWhere(q, p)}
+       )
+       SELECT u.k AS "${alias}", sum(u.n)::int AS sessions${sums} FROM u
+       GROUP BY u.k ORDER BY sum(u.n) DESC, ${key('u.k')}
        LIMIT ${p.add(q.limit, 'int')}`,
       p.values,
     );
   }
 
   entryPages(db: Queryable, q: CheckedQuery): Promise<EntryPageRow[]> {
-    return this.#groupLive(
-      db,
-      q,
-      'landing_path',
-      'path',
-      ', (count(*) FILTER (WHERE l.page_views = 1))::int AS bounces',
-    );
+    return this.#groupLive(db, q, 'landing_path', 'path', { bounces: true });
   }
 
   exitPages(db: Queryable, q: CheckedQuery): Promise<ExitPageRow[]> {
@@ -328,7 +399,7 @@ export class Reports {
   }
 
   countries(db: Queryable, q: CheckedQuery): Promise<CountryRow[]> {
-    return this.#groupLive(db, q, 'country', 'country', ', sum(l.page_views)::int AS views');
+    return this.#groupLive(db, q, 'country', 'country', { views: true });
   }
 
   async aggregates(db: Queryable, q: CheckedQuery): Promise<DailyAggregate[]> {

@@ -4,12 +4,14 @@ import {
   type CampaignRow,
   type ConversionsReport,
   type DailyAggregate,
+  type Day,
   type DevicesReport,
   type EraseResult,
   type EventBatch,
   type FunnelStepRow,
   type JourneyRow,
   type Millis,
+  type PurgeOptions,
   type PurgeResult,
   type ReferrerRow,
   type ReportQuery,
@@ -22,15 +24,17 @@ import {
 } from '@anon/core';
 import {
   checkBatch,
+  checkClaimDailyJob,
   checkEraseUser,
   checkFunnelSteps,
   checkMaxSteps,
-  checkPurgeBefore,
+  checkPurge,
   checkQuery as checkReportQuery,
   checkStoreSettings,
   checkVisitorSessions,
 } from '@anon/core/adapter';
 import { inTransaction, type PostgresClient, type Queryable, rowsOf } from './client.js';
+import { claimDailyJob } from './daily-jobs.js';
 import { eraseUser } from './erase.js';
 import { isRetryable, storeError } from './errors.js';
 import { type MigrateResult, migrate } from './migrate.js';
@@ -63,6 +67,8 @@ export interface PostgresStore extends Store {
   init(settings: StoreSettings): void;
   /** The schema this store uses. */
   readonly schema: string;
+  /** True for exactly one caller per (`job`, `day`) across every store on this schema (table `daily_jobs`). */
+  claimDailyJob(job: string, day: Day): Promise<boolean>;
   /** Apply pending migrations (safe to call twice or from many processes at once) and create today's partitions. */
   migrate(): Promise<MigrateResult>;
   /** Stop accepting calls once in-flight ones finish. Never ends the pool or PGlite instance you passed in. */
@@ -225,16 +231,23 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
       });
     },
 
-    purge(before: Millis, purgeOptions: { dryRun?: boolean } = {}): Promise<PurgeResult> {
+    purge(before: Millis, purgeOptions: PurgeOptions = {}): Promise<PurgeResult> {
       return run('purge', async () => {
-        checkPurgeBefore(before, SOURCE);
-        if (purgeOptions?.dryRun === true) return countPurge(client, quoted, before);
+        const cutoffs = checkPurge(before, purgeOptions, SOURCE);
+        if (cutoffs.dryRun) return countPurge(client, quoted, cutoffs);
         try {
-          return await inTransaction(client, (q) => purge(q, schema, quoted, before, settings.timeZone));
+          return await inTransaction(client, (q) => purge(q, schema, quoted, cutoffs, settings.timeZone));
         } finally {
           // Whatever happened, cached partitions may be gone now: look them up again on the next write.
           partitions.forget();
         }
+      });
+    },
+
+    claimDailyJob(job: string, day: Day): Promise<boolean> {
+      return run('claimDailyJob', async () => {
+        const claim = checkClaimDailyJob(job, day, SOURCE);
+        return claimDailyJob(client, quoted, claim.job, claim.day);
       });
     },
 

@@ -2,6 +2,7 @@ import { isAnonError } from '@anon/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, postgresStore } from '../src/index.js';
 import { backends, freshStore, uniqueSchema } from './backends.js';
+import { batch, DAY_MS, dayOf, ev, T0, visit } from './fixtures.js';
 
 const list = await backends();
 afterAll(async () => {
@@ -12,11 +13,14 @@ const TABLES = [
   'batches',
   'conversions',
   'daily_aggregates',
+  'daily_jobs',
   'page_metrics',
   'page_views',
   'page_visitors',
   'schema_migrations',
+  'session_rollups',
   'sessions',
+  'visitor_rollups',
 ];
 
 describe.each(list)('migrations on $name', (backend) => {
@@ -60,6 +64,42 @@ describe.each(list)('migrations on $name', (backend) => {
       const rows = await backend.client.query(`SELECT count(*)::int AS n FROM "${schema}".schema_migrations`);
       expect(rows.rows).toEqual([{ n: MIGRATIONS.length }]);
       expect(await tablesOf(schema)).toEqual(TABLES);
+    } finally {
+      await backend.client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    }
+  });
+
+  it('a schema at version 1 with data upgrades to the rollup tables, and a purge then folds its sessions', async () => {
+    const schema = uniqueSchema();
+    const quoted = `"${schema}"`;
+    try {
+      // The schema as the previous release left it: migration 1 only.
+      await backend.client.query(`CREATE SCHEMA ${quoted}`);
+      await backend.client.query(
+        `CREATE TABLE ${quoted}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+           applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      for (const statement of MIGRATIONS[0]!.statements(quoted)) await backend.client.query(statement);
+      await backend.client.query(
+        `INSERT INTO ${quoted}.schema_migrations (version, name) VALUES (1, 'initial')`,
+      );
+      const v1 = postgresStore(backend.client, { schema, autoMigrate: false });
+      // Partitions of the day written are created by the write itself.
+      const old = visit('old-anon', ['/', '/a'], { start: T0 - 100 * DAY_MS });
+      await v1.write(batch([...old.views.map(ev.view), ev.session(old.session)]));
+
+      const store = postgresStore(backend.client, { schema });
+      expect(await store.migrate()).toEqual({
+        applied: MIGRATIONS.slice(1).map((m) => m.version),
+        version: MIGRATIONS.at(-1)!.version,
+      });
+      expect(await tablesOf(schema)).toEqual(TABLES);
+      const day = dayOf(T0 - 100 * DAY_MS);
+      const q = { from: day, to: day };
+      const before = await store.sessions(q);
+      expect(before.sessions).toBe(1);
+      expect(await store.purge(T0)).toEqual({ sessions: 1, pageViews: 2, metrics: 0 });
+      expect(await store.sessions(q)).toEqual(before);
     } finally {
       await backend.client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     }

@@ -1,4 +1,5 @@
 import { initial } from './0001-initial.js';
+import { rollups } from './0002-rollups.js';
 
 /**
  * One schema version. Migrations ship as TypeScript string modules (not loose `.sql` files) so they survive
@@ -13,4 +14,4 @@ export interface Migration {
 }
 
 /** Every migration, in version order. Append only: a shipped migration never changes. */
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, rollups];
