@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type ActiveVisitors, isAnonError, type ReportQuery } from '@anon/core';
+import { type ActiveVisitors, AnonError, isAnonError, type ReportQuery } from '@anon/core';
 import { version } from '../package.json';
 import { FUNNEL_USAGE, isReportName, REPORTS, runReport } from './commands/report.js';
 import { ConnectError, connect, connectRedis } from './connect.js';
@@ -52,6 +52,8 @@ mongodb, ioredis) with its anon adapter from your project, and says what to inst
   --limit N           rows per list (default 20)
   --json              JSON for scripts
   --scope NAME        realtime only: a scope such as page:/posts/:id
+  --dashboard-url URL realtime only: read the app's mounted dashboard (e.g. http://127.0.0.1:3000/_anon/dashboard)
+                      instead of Redis: the way to see real time with the in-process memory hot store
   funnel takes its steps as arguments:  anon report funnel / '/posts/*' /signup
 
 ${STORE_HELP}`,
@@ -193,6 +195,7 @@ async function report(args: string[], io: Io): Promise<number> {
       limit: { type: 'string' },
       json: { type: 'boolean' },
       scope: { type: 'string' },
+      'dashboard-url': { type: 'string' },
     },
   });
   if (values.help) return help(io, 'report');
@@ -213,25 +216,18 @@ async function report(args: string[], io: Io): Promise<number> {
 
   const flags = storeFlags(values, io.env);
   if (name === 'realtime') {
-    const redis = await connectRedis(flags);
-    try {
-      const now = Date.now();
-      const windowMs = 5 * 60_000;
-      const { hot } = redis;
-      const overall = await hot.activeVisitors(now, windowMs);
-      const scoped = values.scope ? await hot.activeVisitors(now, windowMs, values.scope) : null;
-      const json = { activeVisitors: overall, scope: values.scope ?? null, scopeVisitors: scoped, windowMs };
-      const line = (a: ActiveVisitors) =>
-        `${a.total} (${a.authenticated} signed in, ${a.anonymous} anonymous)`;
-      io.out(
-        values.json
-          ? JSON.stringify(json, null, 2)
-          : `active visitors (last 5 min): ${line(overall)}${scoped ? `\nin ${values.scope}: ${line(scoped)}` : ''}`,
-      );
-      return 0;
-    } finally {
-      await redis.close();
-    }
+    const { overall, scoped, windowMs } = values['dashboard-url']
+      ? await realtimeFromDashboard(values['dashboard-url'], values.scope)
+      : await realtimeFromRedis(flags, values.scope);
+    const json = { activeVisitors: overall, scope: values.scope ?? null, scopeVisitors: scoped, windowMs };
+    const line = (a: ActiveVisitors) => `${a.total} (${a.authenticated} signed in, ${a.anonymous} anonymous)`;
+    const minutes = Math.round(windowMs / 60_000);
+    io.out(
+      values.json
+        ? JSON.stringify(json, null, 2)
+        : `active visitors (last ${minutes} min): ${line(overall)}${scoped ? `\nin ${values.scope}: ${line(scoped)}` : ''}`,
+    );
+    return 0;
   }
   const conn = await connect(flags);
   try {
@@ -243,6 +239,74 @@ async function report(args: string[], io: Io): Promise<number> {
   } finally {
     await conn.close();
   }
+}
+
+interface Realtime {
+  overall: ActiveVisitors;
+  scoped: ActiveVisitors | null;
+  windowMs: number;
+}
+
+/** Real time from the Redis hot store every instance shares. */
+async function realtimeFromRedis(flags: ReturnType<typeof storeFlags>, scope?: string): Promise<Realtime> {
+  const redis = await connectRedis(flags);
+  try {
+    const now = Date.now();
+    const windowMs = 5 * 60_000;
+    const overall = await redis.hot.activeVisitors(now, windowMs);
+    const scoped = scope ? await redis.hot.activeVisitors(now, windowMs, scope) : null;
+    return { overall, scoped, windowMs };
+  } finally {
+    await redis.close();
+  }
+}
+
+/**
+ * Real time from an app's mounted dashboard (`GET {url}/api/realtime`): the app's own tracker answers, so it
+ * works with the in-process memory hot store too. The dashboard's `authorize` decides (by default: this machine).
+ */
+async function realtimeFromDashboard(base: string, scope?: string): Promise<Realtime> {
+  let url: URL;
+  try {
+    url = new URL(`${base.replace(/\/+$/, '')}/api/realtime`);
+  } catch {
+    throw new UsageError(`--dashboard-url is not a URL (got "${base}")`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`--dashboard-url must be http(s) (got "${url.protocol}")`);
+  }
+  if (scope) url.searchParams.set('scope', scope);
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  } catch (error) {
+    throw new AnonError('hot_store_failed', `the dashboard at ${url.origin} did not answer`, {
+      cause: error,
+    });
+  }
+  const body = (await res.json().catch(() => null)) as {
+    total?: number;
+    authenticated?: number;
+    anonymous?: number;
+    windowMinutes?: number;
+    scopes?: ({ scope: string } & ActiveVisitors)[];
+    error?: string | null;
+  } | null;
+  if (!res.ok || body === null || typeof body.total !== 'number') {
+    const why = res.status === 403 ? 'it refused this request (its authorize hook)' : `HTTP ${res.status}`;
+    throw new AnonError('hot_store_failed', `the dashboard's real time failed: ${body?.error ?? why}`);
+  }
+  const split = (a: ActiveVisitors): ActiveVisitors => ({
+    total: a.total,
+    authenticated: a.authenticated ?? 0,
+    anonymous: a.anonymous ?? a.total,
+  });
+  const found = scope ? body.scopes?.find((s) => s.scope === scope) : undefined;
+  return {
+    overall: split(body as ActiveVisitors),
+    scoped: scope ? split(found ?? { total: 0, authenticated: 0, anonymous: 0 }) : null,
+    windowMs: (body.windowMinutes ?? 5) * 60_000,
+  };
 }
 
 async function purge(args: string[], io: Io): Promise<number> {

@@ -13,7 +13,7 @@ import { type Authorize, type DashboardContext, loopbackOnly } from './authorize
 import { parseRange } from './date-range.js';
 import type { DashboardHandler } from './node.js';
 import { renderMessage, renderPage } from './render-page.js';
-import { type DashboardReports, loadSummary, type RealtimeSource } from './summary.js';
+import { type DashboardReports, loadRealtime, loadSummary, type RealtimeSource } from './summary.js';
 
 /** Steps a funnel may have: enough for any sign-up path, few enough to keep the query cheap. */
 export const MAX_FUNNEL_STEPS = 8;
@@ -162,6 +162,13 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       ? null
       : { activeVisitors: (scope) => hot.activeVisitors(clock.now(), windowMs, scope) });
 
+  /** A real-time failure leaves the rest alone: logged, and shown by its code. */
+  const realtimeError = (error: unknown): string => {
+    const code = isAnonError(error) ? error.code : 'hot_store_failed';
+    logger.error('[anon] [dashboard] real time failed', { error: String(error), code });
+    return code;
+  };
+
   return async (request: Request, context: DashboardContext = {}): Promise<Response> => {
     const url = new URL(request.url);
     let rest: string;
@@ -170,7 +177,8 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     } else {
       return respond(404, 'not found\n', 'text');
     }
-    const route = rest === '' ? 'page' : rest === 'api/summary' ? 'api' : null;
+    const route =
+      rest === '' ? 'page' : rest === 'api/summary' ? 'api' : rest === 'api/realtime' ? 'realtime' : null;
     if (route === null) return respond(404, 'not found\n', 'text');
 
     let allowed = false;
@@ -181,12 +189,28 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     }
     if (!allowed) {
       const why = 'This dashboard answers only requests its app authorizes (by default: from this machine).';
-      return route === 'api'
+      return route !== 'page'
         ? respond(403, JSON.stringify({ error: 'forbidden' }), 'json')
         : respond(403, renderMessage('Not authorized', why, basePath), 'html');
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return respond(405, 'method not allowed\n', 'text', { allow: 'GET, HEAD' });
+    }
+
+    if (route === 'realtime') {
+      // Who is on the site now, without running any report: what `anon report realtime --dashboard-url` reads.
+      if (realtimeSource === null)
+        return respond(404, JSON.stringify({ error: 'no_realtime_source' }), 'json');
+      const asked = url.searchParams.getAll('scope').map((s) => s.slice(0, LIMITS.scope));
+      const panel = await loadRealtime(
+        { source: realtimeSource, windowMs, scopes: [...new Set([...scopes, ...asked])].slice(0, 50) },
+        realtimeError,
+      );
+      return respond(
+        panel.error === null ? 200 : 503,
+        request.method === 'HEAD' ? null : JSON.stringify(panel),
+        'json',
+      );
     }
 
     const now = clock.now();
@@ -211,11 +235,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         funnel: parseSteps(url.searchParams.get('steps')),
         journeySteps,
         realtime: realtimeSource === null ? null : { source: realtimeSource, windowMs, scopes },
-        onRealtimeError: (error) => {
-          const code = isAnonError(error) ? error.code : 'hot_store_failed';
-          logger.error('[anon] [dashboard] real time failed', { error: String(error), code });
-          return code;
-        },
+        onRealtimeError: realtimeError,
       });
     } catch (error) {
       // The store's message may name hosts or tables: the page says which kind of failure, the log has the rest.

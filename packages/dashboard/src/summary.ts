@@ -197,7 +197,8 @@ function split(value: ActiveVisitors): {
   return { total: value.total, authenticated: value.authenticated, anonymous: value.anonymous };
 }
 
-async function loadRealtime(
+/** The real-time panel alone (`GET {basePath}/api/realtime`): never rejects, a failure is in `error`. */
+export async function loadRealtime(
   input: NonNullable<SummaryInput['realtime']>,
   onError: (error: unknown) => string,
 ): Promise<RealtimePanel> {

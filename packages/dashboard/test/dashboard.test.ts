@@ -208,6 +208,20 @@ describe('/api/summary', () => {
     expect(none.realtime).toBeNull();
   });
 
+  it('answers /api/realtime with the split, overall and per scope asked, without running a report', async () => {
+    const res = await get('/api/realtime?scope=page:/posts/:id&scope=page:/nowhere');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as DashboardSummary['realtime'];
+    const overall = await seeded.tracker.activeVisitors();
+    expect(body).toMatchObject({ ...overall, windowMinutes: 5, error: null });
+    expect(body?.scopes).toEqual([
+      { scope: 'page:/posts/:id', ...(await seeded.tracker.activeVisitors('page:/posts/:id')) },
+      { scope: 'page:/nowhere', total: 0, authenticated: 0, anonymous: 0 },
+    ]);
+    expect((await get('/api/realtime', { remoteAddress: '203.0.113.9' })).status).toBe(403);
+    expect((await get('/api/realtime', LOCAL, { tracker: undefined })).status).toBe(404);
+  });
+
   it('lists configured real-time scopes', async () => {
     const s = (await (
       await get('/api/summary', LOCAL, { realtimeScopes: ['page:/posts/:id', 'page:/nowhere'] })
