@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AnonError } from '@anon/core';
+import { type ActiveVisitors, AnonError } from '@anon/core';
 import { memoryStore } from '@anon/core/memory';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -243,7 +243,7 @@ describe('/api/summary', () => {
   it('shows the other panels when the hot store is down', async () => {
     // Fault injection: a hot store whose backend refuses every call.
     const down = {
-      activeVisitors: async (): Promise<number> => {
+      activeVisitors: async (): Promise<ActiveVisitors> => {
         throw new AnonError('hot_store_failed', 'connect ECONNREFUSED redis.internal:6379', {
           source: 'redis',
         });
