@@ -49,6 +49,8 @@ export interface RunningExample {
 export async function start(options: StartOptions = {}): Promise<RunningExample> {
   const tables = options.tables ?? createTables();
   const store = arrayStore(tables);
+  // The store has `claimDailyJob`, so the tracker's worker purges once a day: anonymous sessions older than
+  // `retentionDays` (90 by default) leave the tables, and their figures stay in the rollups.
   const tracker = createTracker({ store, excludePaths: [...DEFAULT_CONFIG.excludePaths, '/stats'] });
 
   const server = createServer((req, res) => {

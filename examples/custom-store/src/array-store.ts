@@ -1,33 +1,47 @@
 import type {
   Conversion,
   DailyAggregate,
+  Day,
   EraseResult,
   EventBatch,
   Millis,
   PageMetric,
   PageView,
+  PurgeOptions,
   PurgeResult,
   Session,
   Store,
   WriteResult,
 } from '@anon/core';
 import {
+  addSessionRollup,
+  addVisitorRollup,
   applyMetric,
   applyView,
+  type CheckedPurge,
   checkBatch,
+  checkClaimDailyJob,
   checkEraseUser,
-  checkPurgeBefore,
+  checkPurge,
   checkStoreSettings,
   checkVisitorSessions,
   compareCodePoints,
   DEFAULT_STORE_SETTINGS,
   emptyAggregate,
+  isVisitorSession,
+  liveSession,
   mergeSession,
   purgeCutoffDay,
+  purgesSession,
+  purgesUnsessionedView,
+  rollupKey,
   sessionChanged,
+  sessionRollupOf,
+  visitorRollupKey,
+  visitorRollupsOf,
 } from '@anon/core/adapter';
 import { createReports } from './reports.js';
-import { createTables, type Tables } from './tables.js';
+import { createTables, type DailyJobClaim, type Tables, viewsBySession } from './tables.js';
 
 /** Separator of composite keys: a character no day, path or visitor key contains. */
 const SEP = '\u0000';
@@ -39,8 +53,8 @@ const SOURCE = 'array-store';
  * your own: swap the arrays for your database's tables and keep the same rules. It passes `storeContract`
  * from `@anon/testing`, which is how you know a store is right.
  *
- * Each `write` is validated whole, then applied synchronously — nothing else runs in between, which is this
- * store's transaction. A database-backed store does the same inside one transaction.
+ * Each `write` and each `purge` is checked whole, then applied synchronously — nothing else runs in between,
+ * which is this store's transaction. A database-backed store does the same inside one transaction.
  *
  * @example
  * const tables = createTables();
@@ -56,6 +70,9 @@ export function arrayStore(tables: Tables = createTables()): Store {
   const uniqueKeys = new Set(tables.uniques.map((u) => [u.day, u.path, u.visitorKey].join(SEP)));
   const sessions = new Map(tables.sessions.map((s) => [s.id, s]));
   const aggregates = new Map(tables.aggregates.map((row) => [row.day + SEP + row.path, row]));
+  const sessionRollups = new Map(tables.sessionRollups.map((row) => [rollupKey(row), row]));
+  const visitorRollups = new Map(tables.visitorRollups.map((row) => [visitorRollupKey(row), row]));
+  const claimKeys = new Set(tables.dailyJobs.map(claimKey));
 
   function aggregateRow(day: string, path: string): DailyAggregate {
     const key = day + SEP + path;
@@ -130,21 +147,49 @@ export function arrayStore(tables: Tables = createTables()): Store {
     return 1;
   }
 
-  /** What `purge(before)` removes, computed without touching anything (so a dry run is the same code). */
-  function purgePlan(before: Millis) {
-    const linked = new Set(tables.conversions.flatMap((c) => c.sessionIds));
-    const goneSessions = new Set(
-      tables.sessions
-        .filter(
-          (s) => s.startedAt < before && s.userId === null && s.convertedUserId === null && !linked.has(s.id),
-        )
-        .map((s) => s.id),
-    );
-    const viewGone = (v: PageView) => (v.sessionId === null ? v.at < before : goneSessions.has(v.sessionId));
-    const goneViews = new Set(tables.pageViews.filter(viewGone).map((v) => v.id));
+  /**
+   * What `purge` removes, computed without touching anything (so a dry run is the same code). Which sessions and
+   * page views go is core's rule (`purgesSession`, `purgesUnsessionedView`): anonymous sessions started before
+   * `before`; with `authenticatedBefore`, sessions with a user id (on the summary or on any of its stored page
+   * views) started before that; never a session a conversion names.
+   */
+  function purgePlan(p: CheckedPurge) {
+    const named = new Set(tables.conversions.flatMap((c) => c.sessionIds));
+    const viewsOf = viewsBySession(tables.pageViews);
+    const goneSessions = tables.sessions.filter((s) => {
+      const viewsAuthenticated = (viewsOf.get(s.id) ?? []).some((v) => v.userId !== null);
+      return purgesSession(s, viewsAuthenticated, named.has(s.id), p);
+    });
+    const goneSessionIds = new Set(goneSessions.map((s) => s.id));
+    // Views of a session whose summary is not stored yet stay: only stored sessions are purged.
+    const viewGone = (v: PageView) =>
+      v.sessionId === null ? purgesUnsessionedView(v, p) : goneSessionIds.has(v.sessionId);
+    const goneViews = tables.pageViews.filter(viewGone);
+    const goneViewIds = new Set(goneViews.map((v) => v.id));
     const metricGone = (m: PageMetric) =>
-      goneViews.has(m.viewId) || (m.sessionId === null ? m.at < before : goneSessions.has(m.sessionId));
-    return { goneSessions, goneViews, metricGone, viewGone };
+      goneViewIds.has(m.viewId) || (m.sessionId === null ? m.at < p.before : goneSessionIds.has(m.sessionId));
+    return { named, viewsOf, goneSessions, goneSessionIds, goneViews, goneViewIds, metricGone };
+  }
+
+  /**
+   * Folds what a purge removes into the rollups, before it is removed: each session as the live reports count
+   * it (`liveSession`: its summary merged with its stored page views), and the visitors of the removed views
+   * that no remaining view of the same day (and path) still counts. The rows are core's (`sessionRollupOf`,
+   * `visitorRollupsOf`); the store only adds them to the rows of the same key.
+   */
+  function foldIntoRollups(plan: ReturnType<typeof purgePlan>): void {
+    for (const session of plan.goneSessions) {
+      // Never null: the session has a summary.
+      const live = liveSession(session, plan.viewsOf.get(session.id) ?? [])!;
+      const visitor = isVisitorSession(session, plan.named.has(session.id));
+      addSessionRollup(sessionRollups, sessionRollupOf(live, session, visitor));
+    }
+    const days = new Set(plan.goneViews.map((v) => v.day));
+    const remaining = tables.pageViews.filter((v) => days.has(v.day) && !plan.goneViewIds.has(v.id));
+    for (const row of visitorRollupsOf(plan.goneViews, remaining)) addVisitorRollup(visitorRollups, row);
+    // A row already stored was added to in place; a new key's row is new: the tables take the maps' rows.
+    tables.sessionRollups = [...sessionRollups.values()];
+    tables.visitorRollups = [...visitorRollups.values()];
   }
 
   // The tracker's settings, handed over by `init`; the purge counts days in its time zone.
@@ -178,31 +223,46 @@ export function arrayStore(tables: Tables = createTables()): Store {
         .map((s) => structuredClone(s));
     },
 
-    async purge(before: Millis, options: { dryRun?: boolean } = {}): Promise<PurgeResult> {
-      checkPurgeBefore(before, SOURCE);
-      const plan = purgePlan(before);
-      const goneMetrics = tables.metrics.filter(plan.metricGone);
+    async purge(before: Millis, options?: PurgeOptions): Promise<PurgeResult> {
+      const p = checkPurge(before, options, SOURCE);
+      const plan = purgePlan(p);
       const result = {
-        sessions: plan.goneSessions.size,
-        pageViews: plan.goneViews.size,
-        metrics: goneMetrics.length,
+        sessions: plan.goneSessions.length,
+        pageViews: plan.goneViews.length,
+        metrics: tables.metrics.filter(plan.metricGone).length,
       };
-      if (options?.dryRun === true) return result;
+      if (p.dryRun) return result;
 
-      tables.sessions = tables.sessions.filter((s) => !plan.goneSessions.has(s.id));
-      tables.pageViews = tables.pageViews.filter((v) => !plan.goneViews.has(v.id));
+      // Fold and remove in one step (a database: one transaction), so a purge run again after a crash finds
+      // nothing left to fold twice, and the session-level reports of a purged day read the same as before.
+      foldIntoRollups(plan);
+      for (const m of tables.metrics.filter(plan.metricGone)) metricIds.delete(metricKey(m));
+      tables.sessions = tables.sessions.filter((s) => !plan.goneSessionIds.has(s.id));
+      tables.pageViews = tables.pageViews.filter((v) => !plan.goneViewIds.has(v.id));
       tables.metrics = tables.metrics.filter((m) => !plan.metricGone(m));
-      for (const id of plan.goneSessions) sessions.delete(id);
-      for (const id of plan.goneViews) viewIds.delete(id);
-      for (const m of goneMetrics) metricIds.delete(metricKey(m));
+      for (const id of plan.goneSessionIds) sessions.delete(id);
+      for (const id of plan.goneViewIds) viewIds.delete(id);
       // Unique-visitor entries are only needed while their day can still receive views.
-      const cutoff = purgeCutoffDay(before, settings.timeZone);
+      const cutoff = purgeCutoffDay(p.before, settings.timeZone);
       tables.uniques = tables.uniques.filter((u) => {
         if (u.day >= cutoff) return true;
         uniqueKeys.delete([u.day, u.path, u.visitorKey].join(SEP));
         return false;
       });
       return result;
+    },
+
+    // Once a day across every instance sharing the store (the worker's automatic retention): the first claim
+    // of a (job, day) wins. In a database, one atomic insert on a primary key (job, day) — `INSERT … ON
+    // CONFLICT DO NOTHING`, true when a row went in; here nothing runs between the check and the push. One
+    // row per job a day; claims older than a week may be deleted.
+    async claimDailyJob(job: string, day: Day): Promise<boolean> {
+      const claim = checkClaimDailyJob(job, day, SOURCE);
+      const key = claimKey(claim);
+      if (claimKeys.has(key)) return false;
+      claimKeys.add(key);
+      tables.dailyJobs.push(claim);
+      return true;
     },
 
     // Erasure (GDPR art. 17): the user's sessions (by user id, or linked by their conversion), every page
@@ -243,4 +303,9 @@ export function arrayStore(tables: Tables = createTables()): Store {
 
 function metricKey(metric: Pick<PageMetric, 'viewId' | 'metric'>): string {
   return `${metric.viewId}:${metric.metric}`;
+}
+
+/** A job name may hold any character: the key is the pair, not a joined string. */
+function claimKey(claim: DailyJobClaim): string {
+  return JSON.stringify([claim.job, claim.day]);
 }

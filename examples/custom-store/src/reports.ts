@@ -6,9 +6,12 @@ import {
   type ReportQuery,
   type Reports,
   type Session,
+  type SessionRollup,
   type TopPageRow,
 } from '@anon/core';
 import {
+  type BotSelection,
+  botSelectionOf,
   buildOverview,
   type CheckedQuery,
   checkFunnelSteps,
@@ -22,15 +25,20 @@ import {
   entryPagesOf,
   exitPagesOf,
   funnelStepsReached,
+  isVisitorSession,
   type LiveSession,
   liveSession,
+  overviewViewDays,
+  rollupsIn,
   sessionDays,
   sessionsReportOf,
-  viewDays,
+  storedViewDays,
+  visitorRollupDays,
 } from '@anon/core/adapter';
-import type { Tables } from './tables.js';
+import { type Tables, viewsBySession } from './tables.js';
 
-// The rules every store shares come from `@anon/core/adapter`: query checks, the code-point tie order.
+// The rules every store shares come from `@anon/core/adapter`: query checks, the code-point tie order, which
+// rollup rows a query counts and how the session-level reports add them up.
 const SOURCE = 'array-store';
 const checkQuery = (q: ReportQuery): CheckedQuery => checkReportQuery(q, SOURCE);
 
@@ -40,39 +48,56 @@ const inRange = (day: string, q: CheckedQuery): boolean => day >= q.from && day 
 /** No path filter, or an exact path, or a pattern where `*` is any run of characters. */
 const pathMatches = (path: string, q: CheckedQuery): boolean => q.path === null || matchPath(q.path, path);
 
-/** Counts per key, as rows ordered by count descending, then key ascending; at most `limit` rows. */
+/** Adds `n` to the count of `key`. */
+function addCount<K>(counts: Map<K, number>, key: K, n: number): void {
+  counts.set(key, (counts.get(key) ?? 0) + n);
+}
+
+/** The counts as `[key, count]` rows ordered by count descending, then key ascending; at most `limit` rows. */
+function topRows<K extends string | null>(counts: Map<K, number>, limit: number): [K, number][] {
+  return [...counts].sort(compareCounted).slice(0, limit);
+}
+
+/** Counts per key, as {@link topRows}. */
 function countByKey<K extends string | null>(keys: Iterable<K>, limit: number): [K, number][] {
   const counts = new Map<K, number>();
-  for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
-  return [...counts].sort(compareCounted).slice(0, limit);
+  for (const key of keys) addCount(counts, key, 1);
+  return topRows(counts, limit);
 }
 
 /**
  * Every report of the `Store` port, by plain loops over the tables (docs/semantics.md, "Reports"). Page counts
- * come from the aggregate rows (they outlive purged page views); everything per session from the sessions.
+ * come from the aggregate rows (they outlive purged page views); everything per session from the sessions, plus
+ * the session rollups of purged sessions (each row counting as `row.sessions` sessions), so a purge changes no
+ * report but `funnel` and `journeys`.
  */
 export function createReports(tables: Tables): Reports {
   /** Aggregate rows in range whose path matches. */
   const rowsIn = (q: CheckedQuery): DailyAggregate[] =>
     tables.aggregates.filter((row) => inRange(row.day, q) && pathMatches(row.path, q));
 
-  /** Sessions whose first day is in range and whose landing page matches; bots only when asked. */
-  const sessionsIn = (q: CheckedQuery, includeBots = q.includeBots): Session[] =>
+  /** Session summaries whose first day is in range and whose landing page matches; bots as `bots` says. */
+  const sessionsIn = (q: CheckedQuery, bots: BotSelection = botSelectionOf(q)): Session[] =>
     tables.sessions.filter(
-      (s) => inRange(s.day, q) && pathMatches(s.landingPath, q) && (includeBots || !s.isBot),
+      (s) =>
+        inRange(s.day, q) &&
+        pathMatches(s.landingPath, q) &&
+        (bots === 'include' || s.isBot === (bots === 'only')),
     );
 
-  /** The stored page views of each session, in session order. */
-  const viewsBySession = (): Map<string, PageView[]> => {
-    const bySession = new Map<string, PageView[]>();
-    for (const view of tables.pageViews) {
-      if (view.sessionId === null) continue;
-      const list = bySession.get(view.sessionId) ?? [];
-      list.push(view);
-      bySession.set(view.sessionId, list);
-    }
-    for (const list of bySession.values()) list.sort((a, b) => a.seq - b.seq);
-    return bySession;
+  /** Rollup rows of purged sessions, selected as `sessionsIn` selects summaries (core's `rollupsIn`). */
+  const rolledIn = (q: CheckedQuery, bots: BotSelection = botSelectionOf(q)): SessionRollup[] =>
+    rollupsIn(tables.sessionRollups, q, bots);
+
+  /** Sessions per key, as {@link topRows}: each summary counts 1, each rollup row its `sessions`. */
+  const sessionsBy = <K extends string | null>(
+    q: CheckedQuery,
+    keyOf: (s: Session | SessionRollup) => K,
+  ): [K, number][] => {
+    const counts = new Map<K, number>();
+    for (const s of sessionsIn(q)) addCount(counts, keyOf(s), 1);
+    for (const r of rolledIn(q)) addCount(counts, keyOf(r), r.sessions);
+    return topRows(counts, q.limit);
   };
 
   /**
@@ -136,7 +161,8 @@ export function createReports(tables: Tables): Reports {
     },
 
     async sessions(query) {
-      return sessionsReportOf(liveIn(checkQuery(query), viewsBySession()));
+      const q = checkQuery(query);
+      return sessionsReportOf(liveIn(q, viewsBySession(tables.pageViews)), rolledIn(q));
     },
 
     async conversions(query) {
@@ -149,8 +175,10 @@ export function createReports(tables: Tables): Reports {
         .sort((a, b) => a.at - b.at || compareCodePoints(a.id, b.id));
       const converted = new Set(found.flatMap((c) => c.sessionIds));
       const linked = convertedSessionIds();
-      // The denominator: sessions that began anonymous (no user id, or one obtained by converting).
-      const visitorSessions = sessionsIn(q).filter((s) => s.userId === null || linked.has(s.id)).length;
+      // The denominator: sessions that began anonymous (no user id, or one obtained by converting), stored or
+      // purged (a rollup row keeps the verdict in `visitor`).
+      let visitorSessions = sessionsIn(q).filter((s) => isVisitorSession(s, linked.has(s.id))).length;
+      for (const r of rolledIn(q)) if (r.visitor) visitorSessions += r.sessions;
       return {
         signups: found.length,
         visitorSessions,
@@ -171,7 +199,7 @@ export function createReports(tables: Tables): Reports {
     async funnel(query, steps) {
       const q = checkQuery(query);
       checkFunnelSteps(steps, SOURCE);
-      const views = viewsBySession();
+      const views = viewsBySession(tables.pageViews);
       const reached = steps.map(() => 0);
       for (const session of sessionsIn(q)) {
         const paths = (views.get(session.id) ?? []).map((view) => view.path);
@@ -184,7 +212,7 @@ export function createReports(tables: Tables): Reports {
     async journeys(query) {
       const q = checkQuery(query);
       const maxSteps = checkMaxSteps(query.maxSteps, SOURCE);
-      const views = viewsBySession();
+      const views = viewsBySession(tables.pageViews);
       const converted = convertedSessionIds();
       const groups = new Map<string, { steps: string[]; sessions: number }>();
       for (const session of liveIn(q, views)) {
@@ -204,42 +232,33 @@ export function createReports(tables: Tables): Reports {
 
     async referrers(query) {
       const q = checkQuery(query);
-      return countByKey(
-        sessionsIn(q).map((s) => s.referrerHost),
-        q.limit,
-      ).map(([referrerHost, sessions]) => ({ referrerHost, sessions }));
+      return sessionsBy(q, (s) => s.referrerHost).map(([referrerHost, sessions]) => ({
+        referrerHost,
+        sessions,
+      }));
     },
 
     async campaigns(query) {
       const q = checkQuery(query);
       const groups = new Map<string, CampaignRow>();
-      for (const s of sessionsIn(q)) {
-        const { utmSource, utmMedium, utmCampaign } = s;
-        if (utmSource === null && utmMedium === null && utmCampaign === null) continue;
+      const add = ({ utmSource, utmMedium, utmCampaign }: Session | SessionRollup, n: number) => {
+        if (utmSource === null && utmMedium === null && utmCampaign === null) return;
         const key = JSON.stringify([utmSource, utmMedium, utmCampaign]);
         const group = groups.get(key) ?? { utmSource, utmMedium, utmCampaign, sessions: 0 };
-        group.sessions += 1;
+        group.sessions += n;
         groups.set(key, group);
-      }
+      };
+      for (const s of sessionsIn(q)) add(s, 1);
+      for (const r of rolledIn(q)) add(r, r.sessions);
       return [...groups.values()].sort(compareCampaignRows).slice(0, q.limit);
     },
 
     async devices(query) {
       const q = checkQuery(query);
-      const found = sessionsIn(q);
       return {
-        devices: countByKey(
-          found.map((s) => s.device),
-          q.limit,
-        ).map(([device, sessions]) => ({ device, sessions })),
-        browsers: countByKey(
-          found.map((s) => s.browser),
-          q.limit,
-        ).map(([browser, sessions]) => ({ browser, sessions })),
-        os: countByKey(
-          found.map((s) => s.os),
-          q.limit,
-        ).map(([os, sessions]) => ({ os, sessions })),
+        devices: sessionsBy(q, (s) => s.device).map(([device, sessions]) => ({ device, sessions })),
+        browsers: sessionsBy(q, (s) => s.browser).map(([browser, sessions]) => ({ browser, sessions })),
+        os: sessionsBy(q, (s) => s.os).map(([os, sessions]) => ({ os, sessions })),
       };
     },
 
@@ -251,9 +270,11 @@ export function createReports(tables: Tables): Reports {
         views += row.botViews;
         if (row.botViews > 0) byPath.set(row.path, (byPath.get(row.path) ?? 0) + row.botViews);
       }
+      let sessions = sessionsIn(q, 'only').length;
+      for (const r of rolledIn(q, 'only')) sessions += r.sessions;
       return {
         views,
-        sessions: sessionsIn(q, true).filter((s) => s.isBot).length,
+        sessions,
         topPaths: [...byPath]
           .sort((a, b) => b[1] - a[1] || compareCodePoints(a[0], b[0]))
           .slice(0, q.limit)
@@ -263,22 +284,30 @@ export function createReports(tables: Tables): Reports {
 
     async overview(query) {
       const q = checkQuery(query);
-      return buildOverview(viewDays(tables.pageViews, q), sessionDays(liveIn(q, viewsBySession())));
+      // Page-view counts from the aggregate rows (they survive purge); unique visitors from the stored views
+      // plus the visitor rollups of purged ones; sessions from the live sessions plus the session rollups.
+      const views = overviewViewDays(
+        rowsIn(q),
+        storedViewDays(tables.pageViews, q),
+        visitorRollupDays(tables.visitorRollups, q),
+        q,
+      );
+      return buildOverview(views, sessionDays(liveIn(q, viewsBySession(tables.pageViews)), rolledIn(q)));
     },
 
     async entryPages(query) {
       const q = checkQuery(query);
-      return entryPagesOf(liveIn(q, viewsBySession()), q.limit);
+      return entryPagesOf(liveIn(q, viewsBySession(tables.pageViews)), q.limit, rolledIn(q));
     },
 
     async exitPages(query) {
       const q = checkQuery(query);
-      return exitPagesOf(liveIn(q, viewsBySession()), q.limit);
+      return exitPagesOf(liveIn(q, viewsBySession(tables.pageViews)), q.limit, rolledIn(q));
     },
 
     async countries(query) {
       const q = checkQuery(query);
-      return countriesOf(liveIn(q, viewsBySession()), q.limit);
+      return countriesOf(liveIn(q, viewsBySession(tables.pageViews)), q.limit, rolledIn(q));
     },
 
     async aggregates(query) {

@@ -1,4 +1,13 @@
-import type { Conversion, DailyAggregate, PageMetric, PageView, Session } from '@anon/core';
+import type {
+  Conversion,
+  DailyAggregate,
+  Day,
+  PageMetric,
+  PageView,
+  Session,
+  SessionRollup,
+  VisitorRollup,
+} from '@anon/core';
 
 /** One visitor already counted in an aggregate row's `uniqueVisitors`. */
 export interface UniqueVisitor {
@@ -7,10 +16,17 @@ export interface UniqueVisitor {
   visitorKey: string;
 }
 
+/** One `claimDailyJob` won: the key of a once-a-day job. */
+export interface DailyJobClaim {
+  job: string;
+  day: Day;
+}
+
 /**
  * The whole "database" of the array store: plain arrays of plain objects, so it can be inspected, printed or
- * saved as JSON. Page views, metrics, conversions, unique visitors and applied batch ids are only ever
- * appended (and removed by `purge`); sessions and aggregate rows are updated in place.
+ * saved as JSON. Page views, metrics, conversions, unique visitors, claims and applied batch ids are only ever
+ * appended (and removed by `purge` or `eraseUser`); sessions and aggregate rows are updated in place; rollup
+ * rows are added to in place and never removed.
  */
 export interface Tables {
   pageViews: PageView[];
@@ -21,6 +37,12 @@ export interface Tables {
   aggregates: DailyAggregate[];
   /** Visitors counted per (day, path), so `uniqueVisitors` stays exact across batches. */
   uniques: UniqueVisitor[];
+  /** What `purge` kept of the sessions it removed: one row per distinct key (no identifiers), only added to. */
+  sessionRollups: SessionRollup[];
+  /** What `purge` kept of the visitors of the page views it removed: one row per (day, path or null). */
+  visitorRollups: VisitorRollup[];
+  /** `claimDailyJob`'s claims, one per (job, day). */
+  dailyJobs: DailyJobClaim[];
   /** Ids of the batches already applied: the ledger that makes a replayed batch a no-op. */
   batches: string[];
 }
@@ -34,6 +56,25 @@ export function createTables(): Tables {
     conversions: [],
     aggregates: [],
     uniques: [],
+    sessionRollups: [],
+    visitorRollups: [],
+    dailyJobs: [],
     batches: [],
   };
+}
+
+/**
+ * The stored page views of each session (views of no session left out), in session order: what a database
+ * reads with an index on `page_views (session_id, seq)`.
+ */
+export function viewsBySession(pageViews: readonly PageView[]): Map<string, PageView[]> {
+  const bySession = new Map<string, PageView[]>();
+  for (const view of pageViews) {
+    if (view.sessionId === null) continue;
+    const list = bySession.get(view.sessionId) ?? [];
+    list.push(view);
+    bySession.set(view.sessionId, list);
+  }
+  for (const list of bySession.values()) list.sort((a, b) => a.seq - b.seq);
+  return bySession;
 }

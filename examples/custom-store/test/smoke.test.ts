@@ -1,10 +1,22 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  batchOf,
+  DAY_MS,
+  FIXTURE_DAY,
+  FIXTURE_NOW,
+  finalSummary,
+  fixtureSession,
+  fixtureVisit,
+  pageViewEvent,
+  sessionEvent,
+} from '@anon/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningExample, start } from '../src/app.js';
 import { arrayStore } from '../src/array-store.js';
 import { loadTables, saveTables } from '../src/json-file.js';
+import { createTables } from '../src/tables.js';
 
 const BROWSER = {
   'user-agent':
@@ -74,5 +86,37 @@ describe('custom-store example', () => {
     expect(
       await reopened.write({ id: 'replay', events: [{ type: 'pageview', id: view?.id ?? '', view: view! }] }),
     ).toEqual({ applied: true, written: 0 });
+  });
+
+  it('purged sessions live on in the rollups, and the rollups and claims reopen from the file', async () => {
+    const tables = createTables();
+    const store = arrayStore(tables);
+    // Two anonymous sessions alike in every rollup key field: one rollup row holds both once both are purged.
+    const visit = async (target: typeof store) => {
+      const session = fixtureSession();
+      const views = fixtureVisit(session, ['/', '/posts/:id']);
+      await target.write(batchOf([...views.map(pageViewEvent), sessionEvent(finalSummary(session, views))]));
+    };
+    const day = { from: FIXTURE_DAY, to: FIXTURE_DAY };
+    await visit(store);
+    const overview = await store.overview(day);
+    expect(overview.total.sessions).toBe(1);
+    expect(await store.purge(FIXTURE_NOW + DAY_MS)).toEqual({ sessions: 1, pageViews: 2, metrics: 0 });
+    expect(tables.sessions).toEqual([]);
+    expect(tables.sessionRollups).toMatchObject([{ day: FIXTURE_DAY, sessions: 1, pageViews: 2 }]);
+    expect(await store.overview(day)).toEqual(overview);
+    expect(await store.claimDailyJob?.('retention', FIXTURE_DAY)).toBe(true);
+
+    const file = join(dir, 'purged.json');
+    await saveTables(file, tables);
+    const reopenedTables = await loadTables(file);
+    const reopened = arrayStore(reopenedTables);
+    expect(await reopened.overview(day)).toEqual(overview);
+    expect(await reopened.claimDailyJob?.('retention', FIXTURE_DAY)).toBe(false);
+    // The reopened store adds to the stored row rather than appending a second row of the same key.
+    await visit(reopened);
+    await reopened.purge(FIXTURE_NOW + DAY_MS);
+    expect(reopenedTables.sessionRollups).toMatchObject([{ day: FIXTURE_DAY, sessions: 2, pageViews: 4 }]);
+    expect((await reopened.sessions(day)).sessions).toBe(2);
   });
 });
