@@ -25,16 +25,19 @@ export function emptyAggregate(day: string, path: string): DailyAggregate {
     desktopViews: 0,
     tabletViews: 0,
     botViews: 0,
+    botAuthenticatedViews: 0,
   };
 }
 
 /**
  * Add one newly stored page view to its row, as every store's write path does: a bot view only counts in
- * `botViews`; `isNewVisitor` says whether its (non-null) visitor key is new for the row's (day, path).
+ * `botViews` (and `botAuthenticatedViews` when authenticated); `isNewVisitor` says whether its (non-null)
+ * visitor key is new for the row's (day, path).
  */
 export function applyView(row: DailyAggregate, view: PageView, isNewVisitor: boolean): void {
   if (view.isBot) {
     row.botViews += 1;
+    if (view.authenticated) row.botAuthenticatedViews += 1;
     return;
   }
   row.views += 1;
@@ -64,6 +67,45 @@ export function applyMetric(row: DailyAggregate, metric: PageMetric): void {
   }
 }
 
+/**
+ * Move one stored human page view to the bot counts of its row, when its session became a bot session (a
+ * `botsession` event, docs/semantics.md "Bot sessions"): what `applyView` counted for it as human is taken
+ * back and it counts as a bot view. `lastOfVisitor` says its visitor has no other human view counted on the
+ * row's (day, path), so the visitor leaves `uniqueVisitors` (a store removes its unique-visitor entry too).
+ * Call it once per view, only for a view that was stored human; the caller flags the view itself.
+ */
+export function moveViewToBots(row: DailyAggregate, view: PageView, lastOfVisitor: boolean): void {
+  row.views -= 1;
+  if (view.authenticated) row.authenticatedViews -= 1;
+  else row.anonymousViews -= 1;
+  if (view.device === 'mobile') row.mobileViews -= 1;
+  else if (view.device === 'tablet') row.tabletViews -= 1;
+  else row.desktopViews -= 1;
+  if (lastOfVisitor && view.visitorKey !== null) row.uniqueVisitors -= 1;
+  row.botViews += 1;
+  if (view.authenticated) row.botAuthenticatedViews += 1;
+}
+
+/**
+ * Take one stored human metric out of its row, when its session became a bot session: the reverse of
+ * `applyMetric` (bot metrics are not aggregated). Only for a metric that was stored human.
+ */
+export function removeMetric(row: DailyAggregate, metric: PageMetric): void {
+  switch (metric.metric) {
+    case 'time_on_page':
+      row.timeOnPageSumMs -= metric.value;
+      row.timeOnPageCount -= 1;
+      break;
+    case 'scroll_depth':
+      row.scrollDepthSum -= metric.value;
+      row.scrollDepthCount -= 1;
+      break;
+    case 'interactions':
+      row.interactions -= metric.value;
+      break;
+  }
+}
+
 /** The identity of `mergeAggregates` for one (day, path). */
 export function emptyAccumulator(day: string, path: string): AggregateAccumulator {
   return { row: emptyAggregate(day, path), visitors: new Set() };
@@ -89,6 +131,7 @@ const SUMMED = [
   'desktopViews',
   'tabletViews',
   'botViews',
+  'botAuthenticatedViews',
 ] as const satisfies readonly (keyof DailyAggregate)[];
 
 /**

@@ -30,11 +30,14 @@ import type {
 
 /** The rules a hot store applies atomically; they come from the tracker's config. */
 export interface SessionRules {
-  /** @default 1_800_000 (30 min) */
+  /** Longest gap between two page views of one session; a longer one starts a new session. @default 1_800_000 (30 min) */
   sessionTimeoutMs: number;
   /** Session summary written on the 1st view and every Nth. @default 5 */
   persistEvery: number;
-  /** More page views than this per visitor per minute flags the view as a bot. @default 60 */
+  /**
+   * More page views than this per visitor per minute makes the session a bot session (`rate`): that view, every
+   * later one and, retroactively, its earlier ones count as bot views. @default 60
+   */
   botMaxViewsPerMinute: number;
   /** Window for active visitors. @default 300_000 (5 min) */
   realtimeWindowMs: number;
@@ -75,9 +78,17 @@ export interface SessionStep {
   previousView: PreviousView | null;
   /** Write the session summary now (first view, every Nth). */
   persist: boolean;
-  /** This view's position in the session (1-based) and its bot verdict after the rate check. */
+  /**
+   * This view's position in the session (1-based) and its bot verdict: its own, the rate check's, or its
+   * session's (a view continuing a bot session is a bot view).
+   */
   seq: number;
   isBot: boolean;
+  /**
+   * This view turned a human session into a bot session: its earlier views, counted as human, are bot views
+   * now (the engine emits a `botsession` event). False for a session that starts as a bot.
+   */
+  becameBot: boolean;
   /** Page views from this visitor in the current minute, this one included. */
   viewsThisMinute: number;
 }

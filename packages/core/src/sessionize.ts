@@ -13,7 +13,8 @@ export interface SessionizeInput {
 
 /**
  * The pure session reducer every hot store applies atomically (docs/semantics.md): continue the visitor's
- * session when the gap is within the timeout, else end it and start a new one.
+ * session when the gap is within the timeout, else end it and start a new one. A view continuing a bot
+ * session is a bot view; `becameBot` says this view turned a human session into a bot session.
  */
 export function sessionize(
   current: HotSession | null,
@@ -22,12 +23,14 @@ export function sessionize(
 ): SessionStep {
   const { view, viewsThisMinute } = input;
   const rateBot = viewsThisMinute > rules.botMaxViewsPerMinute;
-  const viewIsBot = view.isBot || rateBot;
+  const ownIsBot = view.isBot || rateBot;
 
   if (current !== null) {
     const gap = Math.max(0, view.at - current.lastSeenAt);
     if (gap <= rules.sessionTimeoutMs) {
       const seq = current.pageViews + 1;
+      // A bot session's views are all bot views: once flagged, it stays flagged for the views still to come.
+      const viewIsBot = ownIsBot || current.isBot;
       const session: HotSession = {
         ...current,
         lastSeenAt: Math.max(current.lastSeenAt, view.at),
@@ -37,7 +40,7 @@ export function sessionize(
         lastViewDay: view.day,
         lastViewIsBot: viewIsBot,
         lastEngagedMs: null,
-        isBot: current.isBot || viewIsBot,
+        isBot: viewIsBot,
         userId: view.userId ?? current.userId,
       };
       return {
@@ -55,6 +58,7 @@ export function sessionize(
         persist: shouldPersist(seq, rules),
         seq,
         isBot: viewIsBot,
+        becameBot: viewIsBot && !current.isBot,
         viewsThisMinute,
       };
     }
@@ -72,9 +76,9 @@ export function sessionize(
     exitPath: view.path,
     lastViewId: view.id,
     lastViewDay: view.day,
-    lastViewIsBot: viewIsBot,
+    lastViewIsBot: ownIsBot,
     lastEngagedMs: null,
-    isBot: viewIsBot,
+    isBot: ownIsBot,
     referrer: view.referrer,
     referrerHost: view.referrerHost,
     utmSource: view.utmSource,
@@ -95,7 +99,8 @@ export function sessionize(
     previousView: null,
     persist: shouldPersist(1, rules),
     seq: 1,
-    isBot: viewIsBot,
+    isBot: ownIsBot,
+    becameBot: false,
     viewsThisMinute,
   };
 }

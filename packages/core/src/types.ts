@@ -182,6 +182,8 @@ export interface DailyAggregate {
   desktopViews: number;
   tabletViews: number;
   botViews: number;
+  /** Of `botViews`, those carrying `authenticated`, so a report counting bot views splits them by login. */
+  botAuthenticatedViews: number;
 }
 
 /** What an app reports when a visitor signs up or logs in. */
@@ -200,11 +202,24 @@ export interface IdentifyRequest {
   live: Session | null;
 }
 
+/**
+ * A session that became a bot session after some of its page views were counted as human (the rate check
+ * flagged it): every page view and metric of it, stored or still to come, is a bot's (docs/semantics.md,
+ * "Bot sessions"). One per session, event id `<sessionId>:bot`.
+ */
+export interface BotSession {
+  sessionId: string;
+  /** Day and time of the page view that flagged the session. */
+  day: Day;
+  at: Millis;
+}
+
 /** Events the engine emits; the queue carries them and the store writes them. */
 export type AnonEvent =
   | { type: 'pageview'; id: string; view: PageView }
   | { type: 'metric'; id: string; metric: PageMetric }
   | { type: 'session'; id: string; session: Session }
+  | { type: 'botsession'; id: string; botSession: BotSession }
   | { type: 'identify'; id: string; identify: IdentifyRequest }
   | { type: 'conversion'; id: string; conversion: Conversion };
 

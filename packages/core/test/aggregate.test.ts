@@ -5,7 +5,9 @@ import {
   emptyAccumulator,
   emptyAggregate,
   mergeAggregates,
+  moveViewToBots,
   recomputeAggregates,
+  removeMetric,
 } from '@anon/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { metric, pageView } from './engine-fixtures.js';
@@ -28,10 +30,29 @@ describe('applyView', () => {
     });
   });
 
-  it('counts a bot view only in botViews', () => {
+  it('counts a bot view only in botViews, and in botAuthenticatedViews when authenticated', () => {
     const row = emptyAggregate('2026-01-15', '/');
     applyView(row, pageView({ isBot: true, botReasons: ['user-agent'] }), true);
     expect(row).toEqual({ ...emptyAggregate('2026-01-15', '/'), botViews: 1 });
+    applyView(row, pageView({ isBot: true, botReasons: ['rate'], userId: 'u1', authenticated: true }), true);
+    expect(row).toEqual({ ...emptyAggregate('2026-01-15', '/'), botViews: 2, botAuthenticatedViews: 1 });
+  });
+
+  it('moves a human view to the bot counts, and takes a human metric back out', () => {
+    const row = emptyAggregate('2026-01-15', '/');
+    const view = pageView({ visitorKey: 'k1', userId: 'u1', authenticated: true, device: 'tablet' });
+    const time = metric({ metric: 'time_on_page', value: 4_000, isBot: false });
+    applyView(row, view, true);
+    applyMetric(row, time);
+    moveViewToBots(row, view, true);
+    removeMetric(row, time);
+    expect(row).toEqual({ ...emptyAggregate('2026-01-15', '/'), botViews: 1, botAuthenticatedViews: 1 });
+    // A visitor with another human view of the row stays counted.
+    const kept = emptyAggregate('2026-01-15', '/');
+    applyView(kept, pageView({ visitorKey: 'k1' }), true);
+    applyView(kept, pageView({ visitorKey: 'k1' }), false);
+    moveViewToBots(kept, pageView({ visitorKey: 'k1' }), false);
+    expect(kept).toMatchObject({ views: 1, anonymousViews: 1, uniqueVisitors: 1, botViews: 1 });
   });
 
   it('never counts a null visitor key as a unique visitor', () => {

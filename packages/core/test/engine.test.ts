@@ -224,17 +224,26 @@ describe('track()', () => {
     expect(broken.tracker.stats().failures).toBe(1);
   });
 
-  it('flags a visitor over the page view rate as a bot and says why', async () => {
+  it('flags a visitor over the page view rate as a bot, its whole session with it, and says why', async () => {
     const { tracker, clock, store } = memoryRig({ botMaxViewsPerMinute: 3 });
     for (let i = 0; i < 5; i++) {
       tracker.track(navigation(`/p${i}`));
       clock.advance(1000);
     }
+    // A minute later the rate is back under the limit, but the session is a bot's: so is this view.
+    clock.advance(60_000);
+    tracker.track(navigation('/p5'));
     await tracker.flush();
     const views = store.dump().pageViews.sort((a, b) => a.seq - b.seq);
-    expect(views.map((v) => v.isBot)).toEqual([false, false, false, true, true]);
-    expect(views[4]?.botReasons).toEqual(['rate']);
-    expect(tracker.stats().bots).toBe(2);
+    // The first three were recorded human; the fourth flagged the session, and the store moved them to bots.
+    expect(views.map((v) => v.isBot)).toEqual([true, true, true, true, true, true]);
+    expect(views.every((v) => v.botReasons.join() === 'rate')).toBe(true);
+    expect(store.dump().botSessions).toEqual([views[0]?.sessionId]);
+    // Counted by the engine when recorded: the three views the store re-flagged later are not in it.
+    expect(tracker.stats().bots).toBe(3);
+    const day = views[0]?.day as string;
+    expect(await store.topPages({ from: day, to: day })).toEqual([]);
+    expect(await store.bots({ from: day, to: day })).toMatchObject({ views: 6, sessions: 1 });
   });
 
   it('records two quick views of one visitor in the order they were tracked, however long hashing takes', async () => {
@@ -375,7 +384,11 @@ describe('beacon()', () => {
     const { tracker, store } = memoryRig({ routes: ['/docs/*'] });
     const req = navigation('/_anon/e', { method: 'POST' });
     const routeOf = (path: string) =>
-      path.startsWith('/posts/') ? '/posts/:id' : path === '/boom' ? (null as unknown as string).trim() : null;
+      path.startsWith('/posts/')
+        ? '/posts/:id'
+        : path === '/boom'
+          ? (null as unknown as string).trim()
+          : null;
     let last = tracker.track(navigation('/')).viewId!;
     const paths: string[] = [];
     for (const url of ['/posts/7', '/docs/intro', '/boom', '/about']) {

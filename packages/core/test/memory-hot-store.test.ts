@@ -88,17 +88,24 @@ describe('memoryHotStore: recordPageView', () => {
     expect(await hot.identify('new-key', 'user-1', T0)).toMatchObject({ id: a.session.id, userId: 'user-1' });
   });
 
-  it('flags views past the per-minute rate as bots, and counts per minute', async () => {
+  it('flags views past the per-minute rate as bots, counts per minute, and keeps the session a bot', async () => {
     const hot = memoryHotStore();
     const rules = { ...RULES, botMaxViewsPerMinute: 2 };
     const steps = [];
     for (let i = 0; i < 3; i++) steps.push(await hot.recordPageView(record('v1', draft(T0 + i, '/')), rules));
     expect(steps.map((s) => s.viewsThisMinute)).toEqual([1, 2, 3]);
     expect(steps.map((s) => s.isBot)).toEqual([false, false, true]);
+    expect(steps.map((s) => s.becameBot)).toEqual([false, false, true]);
     expect(steps[2]!.session.isBot).toBe(true);
+    // The next minute's count starts again, but the session stays a bot's: so does its view, out of real time.
     const later = await hot.recordPageView(record('v1', draft(T0 + MIN, '/')), rules);
     expect(later.viewsThisMinute).toBe(1);
-    expect(later.isBot).toBe(false);
+    expect(later).toMatchObject({ isBot: true, becameBot: false });
+    expect(later.session.lastViewIsBot).toBe(true);
+    expect(await hot.activeVisitors(T0 + MIN, MIN / 2)).toMatchObject({ total: 0 });
+    // A new session (past the timeout) starts human again.
+    const next = await hot.recordPageView(record('v1', draft(T0 + MIN + DAY, '/')), rules);
+    expect(next).toMatchObject({ isNew: true, isBot: false, becameBot: false });
   });
 
   it('returns copies: changing a result changes nothing held', async () => {
@@ -179,8 +186,12 @@ describe('memoryHotStore: activeVisitors', () => {
     expect(await hot.activeVisitors(T0 + 2_000, 5 * MIN, 'community:y')).toMatchObject({ total: 1 });
     expect(await hot.activeVisitors(T0 + 2_000, 5 * MIN, 'community:z')).toMatchObject({ total: 0 });
     // v1's latest view is at T0 + 1 000: exactly one window later it is out, one ms earlier it is in.
-    expect(await hot.activeVisitors(T0 + 1_000 + 5 * MIN - 1, 5 * MIN, 'community:x')).toMatchObject({ total: 1 });
-    expect(await hot.activeVisitors(T0 + 1_000 + 5 * MIN, 5 * MIN, 'community:x')).toMatchObject({ total: 0 });
+    expect(await hot.activeVisitors(T0 + 1_000 + 5 * MIN - 1, 5 * MIN, 'community:x')).toMatchObject({
+      total: 1,
+    });
+    expect(await hot.activeVisitors(T0 + 1_000 + 5 * MIN, 5 * MIN, 'community:x')).toMatchObject({
+      total: 0,
+    });
     // A view after `now` is not "in the last window" yet.
     expect(await hot.activeVisitors(T0 + 1_500, 5 * MIN)).toMatchObject({ total: 1 });
   });

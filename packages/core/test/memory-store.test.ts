@@ -38,6 +38,7 @@ describe('memoryStore: write', () => {
       pageView(T0 + 2, '/a', { visitorKey: 'k2' }),
       pageView(T0 + 3, '/a', { visitorKey: null }),
       pageView(T0 + 4, '/a', { visitorKey: 'bot', isBot: true, botReasons: ['user-agent'] }),
+      pageView(T0 + 5, '/a', { visitorKey: 'bot', isBot: true, botReasons: ['rate'], authenticated: true }),
     ];
     await store.write(batch({ views }));
     const [row] = await store.aggregates(Q);
@@ -56,7 +57,8 @@ describe('memoryStore: write', () => {
       mobileViews: 1,
       desktopViews: 2,
       tabletViews: 1,
-      botViews: 1,
+      botViews: 2,
+      botAuthenticatedViews: 1,
     });
   });
 

@@ -138,6 +138,7 @@ describe('sessionize', () => {
       RULES,
     );
     expect(step.isBot).toBe(true);
+    expect(step.becameBot).toBe(true);
     expect(step.session.isBot).toBe(true);
     expect(step.session.lastViewIsBot).toBe(true);
     const atLimit = sessionize(
@@ -151,6 +152,45 @@ describe('sessionize', () => {
       RULES,
     );
     expect(atLimit.isBot).toBe(false);
+    expect(atLimit.becameBot).toBe(false);
+  });
+
+  it('keeps a bot session a bot: a later view under the rate is a bot view, and the session became one once', () => {
+    const flagged = sessionize(
+      first().session,
+      {
+        view: draft({ id: 'v2', at: T0 + 1000 }),
+        visitorKey: 'k',
+        newSessionId: 'x',
+        viewsThisMinute: RULES.botMaxViewsPerMinute + 1,
+      },
+      RULES,
+    ).session;
+    const later = sessionize(
+      flagged,
+      { view: draft({ id: 'v3', at: T0 + 5 * MIN }), visitorKey: 'k', newSessionId: 'x', viewsThisMinute: 1 },
+      RULES,
+    );
+    expect(later).toMatchObject({ isBot: true, becameBot: false, isNew: false });
+    expect(later.session).toMatchObject({ isBot: true, lastViewIsBot: true });
+    expect(later.previousView?.isBot).toBe(true);
+    // A session that starts as a bot (its user agent) had no human view to move: it did not become one.
+    expect(first({ isBot: true, botReasons: ['user-agent'] })).toMatchObject({
+      isBot: true,
+      becameBot: false,
+    });
+    // Past the timeout the visitor starts a human session again.
+    const next = sessionize(
+      later.session,
+      {
+        view: draft({ id: 'v4', at: T0 + 2 * RULES.sessionTimeoutMs }),
+        visitorKey: 'k',
+        newSessionId: 's2',
+        viewsThisMinute: 1,
+      },
+      RULES,
+    );
+    expect(next).toMatchObject({ isNew: true, isBot: false, becameBot: false });
   });
 
   it('learns the user id once known and keeps it', () => {

@@ -140,16 +140,19 @@ local function record_view(s, v, pending)
       start = false
       local newLast = lastStr
       if at > last then newLast = v.at end
-      local isBot = botFlag
-      if field(cur, 'isBot') == '1' then isBot = '1' end
+      -- A bot session's views are all bot views: this one too (and it marks no real-time set below).
+      if field(cur, 'isBot') == '1' then
+        viewIsBot = true
+        botFlag = '1'
+      end
       local pageViews = tonumber(field(cur, 'pageViews')) + 1
       if v.userId then
         redis.call('HSET', key, 'visitorKey', v.vk, 'lastSeenAt', newLast, 'pageViews', tostring(pageViews),
-          'exitPath', v.path, 'lastViewId', v.id, 'lastViewDay', v.day, 'lastViewIsBot', botFlag, 'isBot', isBot,
+          'exitPath', v.path, 'lastViewId', v.id, 'lastViewDay', v.day, 'lastViewIsBot', botFlag, 'isBot', botFlag,
           'userId', v.userId)
       else
         redis.call('HSET', key, 'visitorKey', v.vk, 'lastSeenAt', newLast, 'pageViews', tostring(pageViews),
-          'exitPath', v.path, 'lastViewId', v.id, 'lastViewDay', v.day, 'lastViewIsBot', botFlag, 'isBot', isBot)
+          'exitPath', v.path, 'lastViewId', v.id, 'lastViewDay', v.day, 'lastViewIsBot', botFlag, 'isBot', botFlag)
       end
       if field(cur, 'lastEngagedMs') then redis.call('HDEL', key, 'lastEngagedMs') end
       redis.call('PEXPIRE', key, ttl)

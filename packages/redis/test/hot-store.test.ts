@@ -251,18 +251,22 @@ suite('redisHotStore on a single Redis', () => {
     }
     expect(steps.map((s) => s.viewsThisMinute)).toEqual([1, 2, 3, 4, 5]);
     expect(steps.map((s) => s.isBot)).toEqual([false, false, false, true, true]);
+    expect(steps.map((s) => s.becameBot)).toEqual([false, false, false, true, false]);
     expect(steps[4]?.session.isBot).toBe(true);
+    // The next minute's count starts again, but the session is a bot's: so is its view, in the script's state
+    // too (the beacon sees a bot view; the view marks no real-time set).
+    const later = view(T0 + MINUTE);
     const nextMinute = await hot.recordPageView(
-      {
-        visitorKey: 'fast',
-        previousVisitorKey: null,
-        view: view(T0 + MINUTE),
-        newSessionId: 's',
-        scopes: [],
-      },
+      { visitorKey: 'fast', previousVisitorKey: null, view: later, newSessionId: 's', scopes: [] },
       rules,
     );
-    expect(nextMinute).toMatchObject({ viewsThisMinute: 1, isBot: false });
+    expect(nextMinute).toMatchObject({ viewsThisMinute: 1, isBot: true, becameBot: false });
+    expect(await hot.engage('fast', later.id, null, T0 + MINUTE)).toMatchObject({ isBot: true });
+    expect(await hot.activeVisitors(T0 + MINUTE, MINUTE / 2)).toEqual({
+      total: 0,
+      authenticated: 0,
+      anonymous: 0,
+    });
   });
 
   it('creates one salt per period for every instance, with no expiry, and deletes it 48 h after its period began', async () => {

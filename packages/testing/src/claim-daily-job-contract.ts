@@ -1,6 +1,5 @@
 import { type Day, isAnonError, type StoreWriter } from '@anon/core';
-import { DEFAULT_STORE_SETTINGS } from '@anon/core/adapter';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fixtureVisitorKey } from './fixtures.js';
 import { type StoreWriterHarness, storePerTest } from './harness.js';
 import type { RegisterCheck } from './live-reports-contract.js';

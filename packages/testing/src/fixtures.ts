@@ -200,6 +200,16 @@ export function sessionEvent(session: Session): AnonEvent {
 export function conversionEvent(conversion: Conversion): AnonEvent {
   return { type: 'conversion', id: conversion.id, conversion };
 }
+/** The `botsession` event of the session of `flagging`, the page view that turned it into a bot session. */
+export function botSessionEvent(flagging: PageView): AnonEvent {
+  const sessionId = flagging.sessionId;
+  if (sessionId === null) throw new RangeError('[anon] [testing] a bot session needs a view with a session');
+  return {
+    type: 'botsession',
+    id: `${sessionId}:bot`,
+    botSession: { sessionId, day: flagging.day, at: flagging.at },
+  };
+}
 
 /** A batch with a fresh id. */
 export function batchOf(events: AnonEvent[]): EventBatch {

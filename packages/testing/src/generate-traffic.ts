@@ -31,7 +31,7 @@ import {
   type RouteSpec,
   SIGNUP_ROUTE,
 } from './traffic-catalog.js';
-import { computeTruth, type TrafficTruth } from './traffic-truth.js';
+import { computeTruth, type TrafficTruth, withBotSessions } from './traffic-truth.js';
 
 const DAY_MS = 86_400_000;
 
@@ -51,7 +51,10 @@ export interface TrafficOptions {
   signupShare?: number;
   /** Share of human visitors already logged in. @default 0.15 */
   authenticatedShare?: number;
-  /** Visitors with a browser user agent who fire more views per minute than the rate limit. @default 1 */
+  /**
+   * Visitors with a browser user agent who fire more views per minute than the rate limit (their sessions
+   * become bot sessions); the first, third, … are logged in (a script using an account). @default 1
+   */
   scrapers?: number;
   /** Events per `EventBatch`. @default 40 */
   batchSize?: number;
@@ -81,7 +84,10 @@ export interface Traffic {
   requests: TrafficRequest[];
   /** Store batches, in the order a worker would write them. */
   batches: EventBatch[];
-  /** What the store holds once every batch is written (deduplicated, sessions merged). */
+  /**
+   * What the store holds once every batch is written (deduplicated, sessions merged, the page views and
+   * metrics of sessions flagged by a `botsession` event re-flagged as bots').
+   */
   views: PageView[];
   metrics: PageMetric[];
   sessions: Session[];
@@ -162,6 +168,8 @@ function makeVisitor(random: Random, index: number, kind: VisitorKind, o: Traffi
         : `198.51.100.${(index % 250) + 1}`;
   const loggedIn = kind === 'human' && random.chance(o.authenticatedShare);
   const signsUp = kind === 'human' && !loggedIn && random.chance(o.signupShare);
+  // Named without drawing from `random`, so the rest of the traffic does not depend on it.
+  const scraperUser = kind === 'scraper' && index % 2 === 0 ? `user-scraper-${index}` : null;
   return {
     index,
     kind,
@@ -169,7 +177,7 @@ function makeVisitor(random: Random, index: number, kind: VisitorKind, o: Traffi
     ip,
     agent,
     country: kind === 'crawler' ? 'US' : random.pick(COUNTRIES),
-    userId: loggedIn ? `user-${random.hex(10)}` : null,
+    userId: loggedIn ? `user-${random.hex(10)}` : scraperUser,
     signupUserId: signsUp ? `user-${random.hex(10)}` : null,
   };
 }
@@ -427,6 +435,8 @@ export function generateTraffic(options: TrafficOptions): Traffic {
   const conversions = new Map<string, Conversion>();
   const views: PageView[] = [];
   const metrics: PageMetric[] = [];
+  /** Sessions the rate check turned into bot sessions: the store re-flags their earlier rows. */
+  const botSessions = new Set<string>();
   let summaryCount = 0;
 
   const emitSummary = (session: Session) => {
@@ -608,6 +618,14 @@ export function generateTraffic(options: TrafficOptions): Traffic {
     };
     views.push(view);
     events.push({ type: 'pageview', id: view.id, view });
+    if (step.becameBot) {
+      botSessions.add(session.id);
+      events.push({
+        type: 'botsession',
+        id: `${session.id}:bot`,
+        botSession: { sessionId: session.id, day: view.day, at: view.at },
+      });
+    }
     if (step.previousView !== null) {
       const p = step.previousView;
       emitMetric({
@@ -650,6 +668,8 @@ export function generateTraffic(options: TrafficOptions): Traffic {
 
   const sessions = [...stored.values()].sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : 1));
   const conversionList = [...conversions.values()];
+  // The rows as the store ends up holding them; the events keep the rows as they were written.
+  const held = withBotSessions({ views, metrics, sessions, conversions: conversionList }, botSessions);
   const viewDays = views.map((v) => v.day).sort();
   const from = viewDays[0] ?? dayOfUtc(o.start);
   const to = viewDays[viewDays.length - 1] ?? from;
@@ -662,11 +682,11 @@ export function generateTraffic(options: TrafficOptions): Traffic {
     days,
     requests,
     batches,
-    views,
-    metrics,
+    views: held.views,
+    metrics: held.metrics,
     sessions,
     conversions: conversionList,
-    truth: computeTruth({ views, metrics, sessions, conversions: conversionList }),
+    truth: computeTruth(held),
   };
 }
 
@@ -678,6 +698,8 @@ function batchTime(event: AnonEvent): Millis {
       return event.metric.at;
     case 'session':
       return event.session.lastSeenAt;
+    case 'botsession':
+      return event.botSession.at;
     case 'identify':
       return event.identify.at;
     case 'conversion':

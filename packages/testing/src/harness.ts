@@ -15,6 +15,12 @@ export interface StoreProbe {
   /** Every stored conversion id. */
   conversionIds(): Promise<string[]>;
   /**
+   * Ids of the stored page views flagged bot (`isBot`), and `${viewId}:${metric}` of the stored metrics flagged
+   * bot, for the bot-session checks. Optional: without it, the flags are checked through the aggregates and
+   * the reports only.
+   */
+  botRowIds?(): Promise<{ pageViews: string[]; metrics: string[] }>;
+  /**
    * Where `text` occurs in any field of any row or document the store holds, one entry per table or
    * collection that has such a row (its name), for the erasure check. Optional: without it, erasure is checked
    * through the other reads only.

@@ -331,6 +331,51 @@ export function hotStoreContract(
     );
 
     it(
+      'a session flagged by rate stays a bot session: its later views are bot views, kept out of real time',
+      async () => {
+        const { hot } = h();
+        const peer = await h().peer();
+        const key = fixtureVisitorKey();
+        const minute = Math.floor(FIXTURE_NOW / 60_000) * 60_000;
+        const steps: SessionStep[] = [];
+        for (let i = 0; i <= CONTRACT_RULES.botMaxViewsPerMinute; i++) {
+          steps.push(await hot.recordPageView(input(key, draftAt(minute + i * 1_000)), CONTRACT_RULES));
+        }
+        const flagged = CONTRACT_RULES.botMaxViewsPerMinute;
+        // Only the view past the limit turns the human session into a bot session.
+        expect(steps.map((s) => s.becameBot)).toEqual(steps.map((_, i) => i === flagged));
+        expect(steps.map((s) => s.isBot)).toEqual(steps.map((_, i) => i === flagged));
+        // Two minutes later the rate is far under the limit, from another instance: still a bot view.
+        const later = draftAt(minute + 120_000, { path: '/later' });
+        const next = await peer.recordPageView(
+          input(key, later, { scopes: ['community:bots'] }),
+          CONTRACT_RULES,
+        );
+        expect(next).toMatchObject({ isNew: false, isBot: true, becameBot: false, viewsThisMinute: 1 });
+        expect(next.session).toMatchObject({ isBot: true, lastViewIsBot: true });
+        expect(next.previousView?.isBot).toBe(true);
+        // The beacon learns the last view is a bot's; the real-time sets never saw it.
+        expect(await hot.engage(key, later.id, null, later.at)).toMatchObject({ isBot: true });
+        const none = { total: 0, authenticated: 0, anonymous: 0 };
+        expect(await hot.activeVisitors(later.at, 60_000)).toEqual(none);
+        expect(await hot.activeVisitors(later.at, 60_000, 'community:bots')).toEqual(none);
+        // A session that starts as a bot (its user agent) did not become one.
+        const crawler = await hot.recordPageView(
+          input(fixtureVisitorKey(), draftAt(minute, { isBot: true, botReasons: ['user-agent'] })),
+          CONTRACT_RULES,
+        );
+        expect(crawler).toMatchObject({ isNew: true, isBot: true, becameBot: false });
+        // Past the timeout the visitor starts a new session, human again.
+        const fresh = await hot.recordPageView(
+          input(key, draftAt(later.at + CONTRACT_RULES.sessionTimeoutMs + 1)),
+          CONTRACT_RULES,
+        );
+        expect(fresh).toMatchObject({ isNew: true, isBot: false, becameBot: false });
+      },
+      timeout,
+    );
+
+    it(
       'concurrent first views of one visitor from two instances make one session',
       async () => {
         const { hot, probe } = h();
@@ -475,8 +520,13 @@ export function hotStoreContract(
           string,
           string,
         ];
-        const record = (store: HotStore, key: string, at: number, userId: string | null, scopes: string[] = []) =>
-          store.recordPageView(input(key, draftAt(at, { userId }), { scopes }), CONTRACT_RULES);
+        const record = (
+          store: HotStore,
+          key: string,
+          at: number,
+          userId: string | null,
+          scopes: string[] = [],
+        ) => store.recordPageView(input(key, draftAt(at, { userId }), { scopes }), CONTRACT_RULES);
         await record(hot, a, now - 2_000, null, ['community:paris']);
         await record(peer, a, now - 1_000, 'user-a', ['community:paris']); // signed in: authenticated now
         await record(hot, b, now - 3_000, 'user-b', ['community:paris']);

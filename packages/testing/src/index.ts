@@ -1,4 +1,5 @@
 export * from './binding-contract.js';
+export * from './bot-session-contract.js';
 export * from './claim-daily-job-contract.js';
 export * from './expect-reports.js';
 export * from './fixtures.js';

@@ -10,8 +10,7 @@ import type {
   Session,
   Store,
 } from '@anon/core';
-import { DEFAULT_STORE_SETTINGS } from '@anon/core/adapter';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DAY_MS } from './fixtures.js';
 import { generateTraffic, type Traffic, type TrafficOptions } from './generate-traffic.js';
 import { type StoreHarness, type StoreProbe, storePerTest } from './harness.js';

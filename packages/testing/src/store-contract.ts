@@ -9,8 +9,9 @@ import {
   type ReportQuery,
   type Session,
 } from '@anon/core';
-import { DEFAULT_STORE_SETTINGS, MAX_FUNNEL_STEPS, recomputeAggregates } from '@anon/core/adapter';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_FUNNEL_STEPS, recomputeAggregates } from '@anon/core/adapter';
+import { describe, expect, it } from 'vitest';
+import { registerBotSessionChecks } from './bot-session-contract.js';
 import { registerClaimDailyJobChecks } from './claim-daily-job-contract.js';
 import { erasureContract } from './erasure-contract.js';
 import { expectReportsEqual, readReports } from './expect-reports.js';
@@ -993,6 +994,7 @@ function registerContract(
       timeout,
     );
 
+    registerBotSessionChecks(mixedIt, writerIt, h, traffic, parts.reports, timeout);
     registerLiveReportChecks(reportsIt, h, traffic, timeout);
     registerPurgeRollupChecks(reportsIt, h, traffic, timeout);
     registerClaimDailyJobChecks(when(parts.writer && options.claimDailyJob !== false), h, timeout);

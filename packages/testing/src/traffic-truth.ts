@@ -198,6 +198,29 @@ export function liveSessionsOf(data: TruthData): LiveSessionTruth[] {
   return out;
 }
 
+/**
+ * What a store holds once the sessions in `botSessions` are flagged bot sessions (`botsession` events,
+ * docs/semantics.md "Bot sessions"): every page view of them a bot view, with the reason `'rate'` added, and
+ * every metric of them a bot metric. Rows of other sessions, and rows already bots, are returned as they are;
+ * flagged rows are new objects (the input is not changed).
+ */
+export function withBotSessions(data: TruthData, botSessions: ReadonlySet<string>): TruthData {
+  const flagged = (sessionId: string | null): boolean => sessionId !== null && botSessions.has(sessionId);
+  return {
+    ...data,
+    views: data.views.map((v) =>
+      v.isBot || !flagged(v.sessionId)
+        ? v
+        : {
+            ...v,
+            isBot: true,
+            botReasons: v.botReasons.includes('rate') ? [...v.botReasons] : [...v.botReasons, 'rate'],
+          },
+    ),
+    metrics: data.metrics.map((m) => (m.isBot || !flagged(m.sessionId) ? m : { ...m, isBot: true })),
+  };
+}
+
 /** Build the truth over a store's final contents. */
 export function computeTruth(data: TruthData): TrafficTruth {
   const viewsBySession = new Map<string, PageView[]>();
@@ -254,13 +277,12 @@ export function computeTruth(data: TruthData): TrafficTruth {
     for (const view of data.views) {
       if (!inRange(view.day, q) || !pathOk(view.path, q)) continue;
       const row = acc(view.path);
-      if (view.isBot) {
-        if (q.includeBots) row.views += 1;
-        continue;
-      }
+      if (view.isBot && !q.includeBots) continue;
+      // With bots, bot views count too, each on its side of the login split (views = authenticated + anonymous).
       row.views += 1;
       if (view.authenticated) row.authenticated += 1;
       else row.anonymous += 1;
+      if (view.isBot) continue;
       // Unique visitors are per day: the sum of daily uniques (keys do not link across days).
       if (view.visitorKey !== null) row.visitors.add(`${view.day}\u0000${view.visitorKey}`);
     }
@@ -488,6 +510,7 @@ export function computeTruth(data: TruthData): TrafficTruth {
           desktopViews: 0,
           tabletViews: 0,
           botViews: 0,
+          botAuthenticatedViews: 0,
         };
         rows.set(key, r);
       }
@@ -498,6 +521,7 @@ export function computeTruth(data: TruthData): TrafficTruth {
       const r = row(view.day, view.path);
       if (view.isBot) {
         r.botViews += 1;
+        if (view.authenticated) r.botAuthenticatedViews += 1;
         continue;
       }
       r.views += 1;

@@ -19,6 +19,13 @@ function memoryProbe(store: MemoryStore): StoreProbe {
     async conversionIds() {
       return store.dump().conversions.map((c) => c.id);
     },
+    async botRowIds() {
+      const { pageViews, metrics } = store.dump();
+      return {
+        pageViews: pageViews.filter((v) => v.isBot).map((v) => v.id),
+        metrics: metrics.filter((m) => m.isBot).map((m) => `${m.viewId}:${m.metric}`),
+      };
+    },
     async tablesHolding(text) {
       return Object.entries(store.dump())
         .filter(([, rows]) => rows.some((row: object) => JSON.stringify(row).includes(text)))

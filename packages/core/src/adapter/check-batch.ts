@@ -7,15 +7,17 @@ export const STORED_EVENT_BODY = {
   pageview: 'view',
   metric: 'metric',
   session: 'session',
+  botsession: 'botSession',
   conversion: 'conversion',
 } as const satisfies Record<Exclude<AnonEvent['type'], 'identify'>, string>;
 
 /**
  * Checks a whole batch before any of it is applied, so a refused batch changes nothing (docs/semantics.md,
  * "Store"): a non-empty string id, an array of events, each of a stored type (`identify` is the worker's to
- * resolve and is refused) with its body object, whose `day` is a real `YYYY-MM-DD` calendar day. Throws
- * `AnonError('invalid_input')` with `source` as the store's name. Field-by-field checks a backend needs on
- * top (a document store refusing operator-shaped objects) stay in the adapter.
+ * resolve and is refused) with its body object, whose `day` is a real `YYYY-MM-DD` calendar day; a
+ * `botsession` names its session by a non-empty string (a store selects rows by it) and its time is finite.
+ * Throws `AnonError('invalid_input')` with `source` as the store's name. Field-by-field checks a backend
+ * needs on top (a document store refusing operator-shaped objects) stay in the adapter.
  *
  * @example
  * async write(batch) {
@@ -48,6 +50,15 @@ export function checkBatch(batch: EventBatch, source: string): void {
       throw fail(
         `batch ${batch.id}: ${type}.day must be a YYYY-MM-DD day, got ${JSON.stringify(day)?.slice(0, 50)}`,
       );
+    }
+    if (type === 'botsession') {
+      const { sessionId, at } = body as { sessionId?: unknown; at?: unknown };
+      if (typeof sessionId !== 'string' || sessionId === '') {
+        throw fail(`batch ${batch.id}: botsession.sessionId must be a non-empty string`);
+      }
+      if (typeof at !== 'number' || !Number.isFinite(at)) {
+        throw fail(`batch ${batch.id}: botsession.at must be a finite number`);
+      }
     }
   }
 }

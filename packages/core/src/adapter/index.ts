@@ -8,10 +8,13 @@ export {
   emptyAccumulator,
   emptyAggregate,
   mergeAggregates,
+  moveViewToBots,
   recomputeAggregates,
+  removeMetric,
 } from '../aggregate.js';
 export { touchOf } from '../conversion.js';
 export { compareCodePoints, compareKeyLists, compareKeys } from '../memory/code-point-order.js';
+export { withRateReason } from './bot-session.js';
 export { checkBatch, STORED_EVENT_BODY } from './check-batch.js';
 export { checkEraseUser } from './check-erase.js';
 export {
@@ -48,6 +51,7 @@ export {
 } from './live-session.js';
 export {
   buildOverview,
+  countedViews,
   countriesOf,
   entryPagesOf,
   exitPagesOf,

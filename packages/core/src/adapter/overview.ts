@@ -124,40 +124,66 @@ export function sessionDays(
 export interface StoredViewDayFigures {
   /** Distinct non-null visitor keys of the day's stored counted views (bot views too with `includeBots`). */
   uniqueVisitors: number;
-  /** The day's stored bot views carrying `authenticated` (the aggregates do not split bot views). */
-  authenticatedBotViews: number;
+  /**
+   * @deprecated Ignored: the aggregate rows split bot views by login themselves (`botAuthenticatedViews`).
+   * Kept optional so a store still passing it compiles; it will be removed.
+   */
+  authenticatedBotViews?: number;
 }
 
 /** {@link StoredViewDayFigures} per day of `views` under `q` (day in range, path matching). */
 export function storedViewDays(views: Iterable<PageView>, q: CheckedQuery): Map<Day, StoredViewDayFigures> {
-  const days = new Map<Day, { keys: Set<string>; authenticatedBotViews: number }>();
+  const days = new Map<Day, Set<string>>();
   for (const view of views) {
     if (view.day < q.from || view.day > q.to) continue;
     if (q.path !== null && !matchPath(q.path, view.path)) continue;
     if (view.isBot && !q.includeBots) continue;
-    let d = days.get(view.day);
-    if (d === undefined) {
-      d = { keys: new Set(), authenticatedBotViews: 0 };
-      days.set(view.day, d);
+    let keys = days.get(view.day);
+    if (keys === undefined) {
+      keys = new Set();
+      days.set(view.day, keys);
     }
-    if (view.isBot && view.authenticated) d.authenticatedBotViews++;
-    if (view.visitorKey !== null) d.keys.add(view.visitorKey);
+    if (view.visitorKey !== null) keys.add(view.visitorKey);
   }
   const out = new Map<Day, StoredViewDayFigures>();
-  for (const [day, d] of days) {
-    out.set(day, { uniqueVisitors: d.keys.size, authenticatedBotViews: d.authenticatedBotViews });
-  }
+  for (const [day, keys] of days) out.set(day, { uniqueVisitors: keys.size });
   return out;
 }
 
 /**
+ * The page views an aggregate row counts under `includeBots`, split by login so that `views =
+ * authenticatedViews + anonymousViews` holds with or without bots: without, its human counts; with, the bot
+ * views added (`botAuthenticatedViews` to the authenticated, the other bot views to the anonymous). Every
+ * report that splits views by login (`topPages`, `overview`) counts a row through this.
+ */
+export function countedViews(
+  row: Pick<
+    DailyAggregate,
+    'views' | 'authenticatedViews' | 'anonymousViews' | 'botViews' | 'botAuthenticatedViews'
+  >,
+  includeBots: boolean,
+): { views: number; authenticatedViews: number; anonymousViews: number } {
+  if (!includeBots) {
+    return {
+      views: row.views,
+      authenticatedViews: row.authenticatedViews,
+      anonymousViews: row.anonymousViews,
+    };
+  }
+  return {
+    views: row.views + row.botViews,
+    authenticatedViews: row.authenticatedViews + row.botAuthenticatedViews,
+    anonymousViews: row.anonymousViews + row.botViews - row.botAuthenticatedViews,
+  };
+}
+
+/**
  * Page-view figures per day for `overview` under `q`, from what survives purge: the daily aggregate rows
- * (already selected: day in range, path matching) give `pageViews` (`views`, plus `botViews` with
- * `includeBots`), `authenticatedViews`, `anonymousViews` and `botViews`; the stored views (`stored`, from
- * {@link storedViewDays}) give the day's distinct visitors and split its bot views by `authenticated` (with
- * `includeBots`; a purged authenticated bot view counts as anonymous); the visitor rollups (`purgedVisitors`,
- * from `visitorRollupDays`) add the visitors of purged views. A day is present when it has a page view or a
- * purged visitor.
+ * (already selected: day in range, path matching) give `pageViews`, `authenticatedViews` and `anonymousViews`
+ * ({@link countedViews}: bot views too, split by login, with `includeBots`) and `botViews`; the stored views
+ * (`stored`, from {@link storedViewDays}) give the day's distinct visitors; the visitor rollups
+ * (`purgedVisitors`, from `visitorRollupDays`) add the visitors of purged views. A day is present when it has
+ * a page view or a purged visitor.
  */
 export function overviewViewDays(
   aggregates: Iterable<DailyAggregate>,
@@ -177,19 +203,13 @@ export function overviewViewDays(
   for (const row of aggregates) {
     if (row.views === 0 && row.botViews === 0) continue;
     const d = at(row.day);
-    d.pageViews += row.views + (q.includeBots ? row.botViews : 0);
-    d.authenticatedViews += row.authenticatedViews;
-    d.anonymousViews += row.anonymousViews + (q.includeBots ? row.botViews : 0);
+    const counted = countedViews(row, q.includeBots);
+    d.pageViews += counted.views;
+    d.authenticatedViews += counted.authenticatedViews;
+    d.anonymousViews += counted.anonymousViews;
     d.botViews += row.botViews;
   }
-  for (const [day, s] of stored) {
-    const d = at(day);
-    d.uniqueVisitors += s.uniqueVisitors;
-    if (q.includeBots) {
-      d.authenticatedViews += s.authenticatedBotViews;
-      d.anonymousViews -= s.authenticatedBotViews;
-    }
-  }
+  for (const [day, s] of stored) at(day).uniqueVisitors += s.uniqueVisitors;
   for (const [day, n] of purgedVisitors) if (n !== 0) at(day).uniqueVisitors += n;
   return days;
 }

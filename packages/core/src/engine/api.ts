@@ -8,7 +8,7 @@ export interface TrackerOptions extends Partial<TrackerConfig> {
   hot?: HotStore;
   /** Store of record (its write side is all the tracker uses). Required when this process runs the worker. */
   store?: StoreWriter;
-  /** @default memoryQueue() */
+  /** Where events wait for the worker (a Redis stream for several instances). @default memoryQueue() */
   queue?: Queue;
   /** Run a worker in this process that drains the queue into the store. @default true when `store` is given */
   worker?: boolean;

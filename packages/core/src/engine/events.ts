@@ -1,3 +1,4 @@
+import { withRateReason } from '../adapter/bot-session.js';
 import type { NormalizedRequest } from '../normalize/index.js';
 import type { EngageResult, PreviousView, SessionStep } from '../ports.js';
 import { sessionSummary } from '../sessionize.js';
@@ -55,9 +56,9 @@ export function unsessionedView(view: PageView, visitorKey: string | null): Page
 }
 
 /**
- * Everything one recorded page view emits, appended to `events`: the view (completed in place), the time on
- * page its arrival measured for the previous view, the session summary on the persistence cadence, and the
- * finalization of a session it ended.
+ * Everything one recorded page view emits, appended to `events`: the view (completed in place), the session's
+ * `botsession` event when this view flagged it, the time on page its arrival measured for the previous view,
+ * the session summary on the persistence cadence, and the finalization of a session it ended.
  */
 export function stepEvents(
   events: AnonEvent[],
@@ -66,12 +67,20 @@ export function stepEvents(
   step: SessionStep,
   rateFlagged: boolean,
 ): void {
-  if (rateFlagged && !view.botReasons.includes('rate')) view.botReasons = [...view.botReasons, 'rate'];
+  // Bot by rate, or by continuing a session the rate check flagged (the user agent said human): 'rate'.
+  if (rateFlagged || (step.isBot && !view.isBot)) view.botReasons = withRateReason(view.botReasons);
   view.sessionId = step.session.id;
   view.visitorKey = visitorKey;
   view.seq = step.seq;
   view.isBot = step.isBot;
   events.push({ type: 'pageview', id: view.id, view });
+  if (step.becameBot) {
+    events.push({
+      type: 'botsession',
+      id: `${step.session.id}:bot`,
+      botSession: { sessionId: step.session.id, day: view.day, at: view.at },
+    });
+  }
   if (step.previousView !== null) events.push(timeOnPageEvent(step.previousView, step.session.id));
   if (step.persist) {
     events.push({

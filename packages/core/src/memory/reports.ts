@@ -7,6 +7,7 @@ import {
 import { type LiveSession, liveSession } from '../adapter/live-session.js';
 import {
   buildOverview,
+  countedViews,
   countriesOf,
   entryPagesOf,
   exitPagesOf,
@@ -153,10 +154,11 @@ export function createReports(state: StoreState): Reports {
           };
           byPath.set(row.path, acc);
         }
-        acc.views += row.views + (q.includeBots ? row.botViews : 0);
+        const counted = countedViews(row, q.includeBots);
+        acc.views += counted.views;
         acc.uniqueVisitors += row.uniqueVisitors;
-        acc.authenticatedViews += row.authenticatedViews;
-        acc.anonymousViews += row.anonymousViews;
+        acc.authenticatedViews += counted.authenticatedViews;
+        acc.anonymousViews += counted.anonymousViews;
         acc.timeSum += row.timeOnPageSumMs;
         acc.timeCount += row.timeOnPageCount;
         acc.scrollSum += row.scrollDepthSum;

@@ -27,8 +27,15 @@ export interface StoreState {
   readonly convertedSessions: Set<string>;
   /** day → path → row. */
   readonly aggregates: Map<Day, Map<string, DailyAggregate>>;
-  /** day → path → visitor keys already counted in `uniqueVisitors`. */
-  readonly uniques: Map<Day, Map<string, Set<string>>>;
+  /**
+   * day → path → visitor key → that visitor's human page views counted in the row. A key present is counted
+   * in `uniqueVisitors`; it leaves when a `botsession` re-flags the last of them.
+   */
+  readonly uniques: Map<Day, Map<string, Map<string, number>>>;
+  /** Sessions a `botsession` event flagged: their page views and metrics are bots', stored or to come. */
+  readonly botSessions: Set<string>;
+  /** Metric keys (`<viewId>:<metric>`) of each session, for the re-flag of a `botsession`. */
+  readonly metricsBySession: Map<string, Set<string>>;
   /** What `purge` kept of the sessions it removed, keyed by `rollupKey`. */
   readonly sessionRollups: Map<string, SessionRollup>;
   /** What `purge` kept of the visitors of the page views it removed, keyed by `visitorRollupKey`. */
@@ -51,6 +58,8 @@ export function createStoreState(): StoreState {
     convertedSessions: new Set(),
     aggregates: new Map(),
     uniques: new Map(),
+    botSessions: new Set(),
+    metricsBySession: new Map(),
     sessionRollups: new Map(),
     visitorRollups: new Map(),
     dailyJobs: new Map(),

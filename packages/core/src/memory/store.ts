@@ -1,3 +1,4 @@
+import { withRateReason } from '../adapter/bot-session.js';
 import { checkBatch } from '../adapter/check-batch.js';
 import { checkEraseUser } from '../adapter/check-erase.js';
 import { checkVisitorSessions } from '../adapter/check-query.js';
@@ -16,11 +17,12 @@ import {
 } from '../adapter/rollup.js';
 import { mergeSession, sessionChanged } from '../adapter/session-merge.js';
 import { checkStoreSettings, DEFAULT_STORE_SETTINGS, purgeCutoffDay } from '../adapter/store-settings.js';
-import { applyMetric, applyView, emptyAggregate } from '../aggregate.js';
+import { applyMetric, applyView, emptyAggregate, moveViewToBots, removeMetric } from '../aggregate.js';
 import { AnonError } from '../errors.js';
 import type { EraseResult, Store, StoreSettings, WriteResult } from '../ports.js';
 import type {
   AnonEvent,
+  BotSession,
   Conversion,
   DailyAggregate,
   Day,
@@ -66,6 +68,8 @@ export interface MemoryStoreContents {
   sessionRollups: SessionRollup[];
   /** What purges kept of the visitors of the page views they removed, one row per (day, path). */
   visitorRollups: VisitorRollup[];
+  /** Ids of the sessions `botsession` events flagged (and no purge or erasure removed since). */
+  botSessions: string[];
 }
 
 /** The in-memory store, with a raw dump for tests. */
@@ -153,6 +157,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         aggregates,
         sessionRollups: [...state.sessionRollups.values()].map((r) => ({ ...r })),
         visitorRollups: [...state.visitorRollups.values()].map((r) => ({ ...r })),
+        botSessions: [...state.botSessions],
       };
     },
   };
@@ -169,6 +174,8 @@ function applyEvent(state: StoreState, event: AnonEvent): boolean {
       return insertMetric(state, event.metric);
     case 'session':
       return upsertSession(state, event.session);
+    case 'botsession':
+      return insertBotSession(state, event.botSession);
     case 'conversion':
       return insertConversion(state, event.conversion);
     default:
@@ -190,24 +197,46 @@ function aggregateRow(state: StoreState, day: string, path: string): DailyAggreg
   return row;
 }
 
+/** Whether a row written now belongs to a session flagged bot (its `botsession` came first). */
+function ofBotSession(state: StoreState, sessionId: string | null): boolean {
+  return sessionId !== null && state.botSessions.has(sessionId);
+}
+
+/** The visitors counted in the unique set of (day, path), with their human views there; created if absent. */
+function visitorsOf(state: StoreState, day: Day, path: string): Map<string, number> {
+  let paths = state.uniques.get(day);
+  if (paths === undefined) {
+    paths = new Map();
+    state.uniques.set(day, paths);
+  }
+  let visitors = paths.get(path);
+  if (visitors === undefined) {
+    visitors = new Map();
+    paths.set(path, visitors);
+  }
+  return visitors;
+}
+
 function insertView(state: StoreState, incoming: PageView): boolean {
   if (state.pageViews.has(incoming.id)) return false;
   const view = copyView(incoming);
+  if (!view.isBot && ofBotSession(state, view.sessionId)) {
+    view.isBot = true;
+    view.botReasons = withRateReason(view.botReasons);
+  }
   state.pageViews.set(view.id, view);
   if (view.sessionId !== null) {
     const list = state.viewsBySession.get(view.sessionId);
     if (list === undefined) state.viewsBySession.set(view.sessionId, [view]);
     else list.push(view);
   }
-  // Bot views count only in `botViews`: their visitors do not enter the unique set.
+  // Bot views count only in the bot counts: their visitors do not enter the unique set.
   let isNewVisitor = false;
   if (!view.isBot && view.visitorKey !== null) {
-    let paths = state.uniques.get(view.day);
-    if (paths === undefined) {
-      paths = new Map();
-      state.uniques.set(view.day, paths);
-    }
-    isNewVisitor = addToIndex(paths, view.path, view.visitorKey);
+    const visitors = visitorsOf(state, view.day, view.path);
+    const seen = visitors.get(view.visitorKey) ?? 0;
+    visitors.set(view.visitorKey, seen + 1);
+    isNewVisitor = seen === 0;
   }
   applyView(aggregateRow(state, view.day, view.path), view, isNewVisitor);
   return true;
@@ -217,22 +246,71 @@ function insertMetric(state: StoreState, incoming: PageMetric): boolean {
   const key = `${incoming.viewId}:${incoming.metric}`;
   if (state.metrics.has(key)) return false;
   const metric = { ...incoming };
+  if (!metric.isBot && ofBotSession(state, metric.sessionId)) metric.isBot = true;
   state.metrics.set(key, metric);
+  if (metric.sessionId !== null) addToIndex(state.metricsBySession, metric.sessionId, key);
   if (!metric.isBot) applyMetric(aggregateRow(state, metric.day, metric.path), metric);
+  return true;
+}
+
+/**
+ * A session became a bot session (docs/semantics.md, "Bot sessions"): remember it, so its rows written later
+ * are bots from the start, and move its stored human page views and metrics to the bots. Only rows not yet
+ * bots move, so a replay, or a row written after the event, is never moved twice. True when it is new.
+ */
+function insertBotSession(state: StoreState, flagged: BotSession): boolean {
+  if (state.botSessions.has(flagged.sessionId)) return false;
+  state.botSessions.add(flagged.sessionId);
+  // Its stored summary may be stale (written on views 1, 5, 10…): the reports that select sessions by summary
+  // (referrers, campaigns, devices, conversions) must see a bot session now.
+  const summary = state.sessions.get(flagged.sessionId);
+  if (summary !== undefined) summary.isBot = true;
+  for (const view of state.viewsBySession.get(flagged.sessionId) ?? []) {
+    if (view.isBot) continue;
+    view.isBot = true;
+    view.botReasons = withRateReason(view.botReasons);
+    moveViewToBots(aggregateRow(state, view.day, view.path), view, leavesUniques(state, view));
+  }
+  for (const key of state.metricsBySession.get(flagged.sessionId) ?? []) {
+    const metric = state.metrics.get(key);
+    if (metric === undefined || metric.isBot) continue;
+    metric.isBot = true;
+    removeMetric(aggregateRow(state, metric.day, metric.path), metric);
+  }
+  return true;
+}
+
+/**
+ * One human view of `view`'s visitor on its (day, path) is no longer counted: true when it was the last, so
+ * the visitor leaves the row's unique visitors. False when its day's unique set is gone (a purge drops the
+ * sets of days before its cut-off): whether the visitor has another view there is no longer known.
+ */
+function leavesUniques(state: StoreState, view: PageView): boolean {
+  if (view.visitorKey === null) return false;
+  const visitors = state.uniques.get(view.day)?.get(view.path);
+  const seen = visitors?.get(view.visitorKey);
+  if (visitors === undefined || seen === undefined) return false;
+  if (seen > 1) {
+    visitors.set(view.visitorKey, seen - 1);
+    return false;
+  }
+  visitors.delete(view.visitorKey);
   return true;
 }
 
 /** Upserts a session summary by core's `mergeSession`; true when it is new or changed a stored field. */
 function upsertSession(state: StoreState, incoming: Session): boolean {
   const stored = state.sessions.get(incoming.id);
+  // A summary of a flagged session is a bot's, however stale (written on views 1, 5, 10… and at the end).
+  const summary = ofBotSession(state, incoming.id) ? { ...incoming, isBot: true } : incoming;
   if (stored === undefined) {
-    const session = mergeSession(null, copySession(incoming));
+    const session = mergeSession(null, copySession(summary));
     state.sessions.set(session.id, session);
     addToIndex(state.sessionsByDay, session.day, session.id);
     addToIndex(state.sessionsByVisitor, session.visitorKey, session.id);
     return true;
   }
-  const merged = mergeSession(stored, incoming);
+  const merged = mergeSession(stored, summary);
   if (!sessionChanged(stored, merged)) return false;
   // In place: the indexes hold this object, and the fields they key on never change after the first write.
   Object.assign(stored, merged);
@@ -324,10 +402,16 @@ function claimDailyJob(state: StoreState, job: string, day: Day): boolean {
   return true;
 }
 
-/** Removes one session with its index entries (its page views and metrics are the caller's to remove). */
+/**
+ * Removes one session with its index entries (its page views and metrics are the caller's to remove). Its bot
+ * flag goes too: its rows are gone, and one written again afterwards counts anew (as a purged live session
+ * written again does).
+ */
 function dropSession(state: StoreState, session: Session): void {
   state.sessions.delete(session.id);
   state.viewsBySession.delete(session.id);
+  state.metricsBySession.delete(session.id);
+  state.botSessions.delete(session.id);
   removeFromIndex(state.sessionsByDay, session.day, session.id);
   removeFromIndex(state.sessionsByVisitor, session.visitorKey, session.id);
 }
