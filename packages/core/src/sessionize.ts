@@ -31,17 +31,35 @@ export function sessionize(
       const seq = current.pageViews + 1;
       // A bot session's views are all bot views: once flagged, it stays flagged for the views still to come.
       const viewIsBot = ownIsBot || current.isBot;
+      // Every field written out rather than `{ ...current, … }`: one object shape for every session, whatever
+      // built `current` (this reducer, a store's decoder, a copy), and no generic spread on the hot path.
       const session: HotSession = {
-        ...current,
+        id: current.id,
+        visitorKey: current.visitorKey,
+        userId: view.userId ?? current.userId,
+        startedAt: current.startedAt,
+        startDay: current.startDay,
         lastSeenAt: Math.max(current.lastSeenAt, view.at),
         pageViews: seq,
+        landingPath: current.landingPath,
         exitPath: view.path,
         lastViewId: view.id,
         lastViewDay: view.day,
         lastViewIsBot: viewIsBot,
         lastEngagedMs: null,
         isBot: viewIsBot,
-        userId: view.userId ?? current.userId,
+        referrer: current.referrer,
+        referrerHost: current.referrerHost,
+        utmSource: current.utmSource,
+        utmMedium: current.utmMedium,
+        utmCampaign: current.utmCampaign,
+        utmTerm: current.utmTerm,
+        utmContent: current.utmContent,
+        device: current.device,
+        browser: current.browser,
+        os: current.os,
+        country: current.country,
+        city: current.city,
       };
       return {
         session,
