@@ -1,10 +1,12 @@
 // Whole-process CPU of the tracking pipeline without HTTP: track() then the batch behind it (normalization,
 // visitor key, memory hot store, events, the worker's hand-off to a null store). Run under `node --cpu-prof`
 // to see where a tracked view's CPU goes: `node --import tsx --cpu-prof bench/pipeline-profile.ts [views]
-// [visitors]`. Without `visitors` every view is a new visitor (the hot store's worst case); with 500, visitors
+// [visitors]` (with ANON_REDIS_URL set, on the Redis hot store). Without `visitors` every view is a new visitor (the hot store's worst case); with 500, visitors
 // come back as in the HTTP bench (500 user agents in turn from one IP), so sessions continue.
 import { createTracker, type RequestInfo } from '@anon/core';
 import { memoryHotStore, memoryQueue } from '@anon/core/memory';
+import { redisHotStore } from '@anon/redis';
+import { Redis } from 'ioredis';
 import { asTrackerStore, nullStore } from './null-store.js';
 import { browserAgent } from './user-agents.js';
 
@@ -31,8 +33,12 @@ function request(): RequestInfo {
   };
 }
 
+// ANON_REDIS_URL set: the Redis hot store on it (keys under a prefix of this run, deleted at the end).
+const redisUrl = process.env.ANON_REDIS_URL;
+const redis = redisUrl ? new Redis(redisUrl) : null;
+const prefix = `anon-pipeline-${process.pid}:`;
 const tracker = createTracker({
-  hot: memoryHotStore(),
+  hot: redis ? redisHotStore(redis, { prefix }) : memoryHotStore(),
   queue: memoryQueue(),
   store: asTrackerStore(nullStore()),
   sweeper: false,
@@ -48,6 +54,15 @@ for (let i = 0; i < views; i += 200) {
 }
 const used = process.cpuUsage(before);
 await tracker.close();
+if (redis) {
+  for (let cursor = '0'; ; ) {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+    if (cursor === '0') break;
+  }
+  redis.disconnect();
+}
 console.log(
   `${((used.user + used.system) / views).toFixed(2)} µs of process CPU per tracked view (${views} views, ${visitors ?? 'all new'} visitors)`,
 );

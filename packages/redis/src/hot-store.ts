@@ -78,10 +78,29 @@ interface ViewPayload {
   path: string;
   bot: '0' | '1';
   sid: string;
-  start: string[];
+  /** The view's source and device fields (flat non-null pairs), for a session it starts. */
+  src: string[];
   scopes: string[];
   userId?: string;
   prev?: { mode: 'lookup'; base: string; vk: string } | { mode: 'adopt'; fields: string[] };
+}
+
+/** The fields a new session copies from its first view: where it came from and on what. */
+function sourceOf(view: RecordInput['view']): Partial<HotSession> {
+  return {
+    referrer: view.referrer,
+    referrerHost: view.referrerHost,
+    utmSource: view.utmSource,
+    utmMedium: view.utmMedium,
+    utmCampaign: view.utmCampaign,
+    utmTerm: view.utmTerm,
+    utmContent: view.utmContent,
+    device: view.device,
+    browser: view.browser,
+    os: view.os,
+    country: view.country,
+    city: view.city,
+  };
 }
 
 /** The `record` script's payload: the rules and the views, in order. */
@@ -201,7 +220,7 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
    * Checks every input and builds its part of a script payload, before anything is sent: one invalid input
    * rejects the whole call with nothing applied.
    */
-  const prepare = (input: RecordInput, rules: SessionRules): Prepared => {
+  const prepare = (input: RecordInput): Prepared => {
     checkRecordInput(input, 'redis');
     // Redis only: every part of a key is bounded in length.
     const visitorKey = checkKeyPart('visitorKey', input.visitorKey);
@@ -216,11 +235,6 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
       input.previousVisitorKey !== visitorKey
         ? checkKeyPart('previousVisitorKey', input.previousVisitorKey)
         : null;
-    const start = sessionize(
-      null,
-      { view: input.view, visitorKey, newSessionId: input.newSessionId, viewsThisMinute: 0 },
-      rules,
-    ).session;
     const bucket = keys.bucketOf(visitorKey);
     const view: ViewPayload = {
       base: argBase(bucket),
@@ -232,8 +246,9 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
       path: input.view.path,
       bot: input.view.isBot ? '1' : '0',
       sid: input.newSessionId,
-      // The new session's fields but its bot flags, which depend on the rate the script counts.
-      start: encodeSession({ ...start, lastViewIsBot: undefined, isBot: undefined } as Partial<HotSession>),
+      // What a session this view starts takes from the view besides the fields above (the script writes the
+      // rest of the new session from them, as `sessionize` does).
+      src: encodeSession(sourceOf(input.view)),
       scopes,
     };
     if (input.view.userId !== null && input.view.userId !== undefined) view.userId = input.view.userId;
@@ -383,7 +398,7 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
     run(operation, async () => {
       if (!Array.isArray(inputs)) throw invalidInput('inputs must be an array');
       checkSessionRules(rules, 'redis');
-      const batch = inputs.map((input) => prepare(input, rules));
+      const batch = inputs.map((input) => prepare(input));
       const steps: SessionStep[] = new Array(batch.length);
       if (batch.length === 0) return steps;
       const shared = {

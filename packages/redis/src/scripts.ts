@@ -167,14 +167,15 @@ local function record_view(s, v, pending)
 
   if start then
     local key = v.base .. 's:' .. v.sid
-    local fields = v.start
-    local n = #fields
-    fields[n + 1] = 'lastViewIsBot'
-    fields[n + 2] = botFlag
-    fields[n + 3] = 'isBot'
-    fields[n + 4] = botFlag
-    fields[n + 5] = '_v'
-    fields[n + 6] = v.vk
+    -- The new session as sessionize starts it: the view's own fields, then its source and device fields.
+    local fields = { 'id', v.sid, 'visitorKey', v.vk, 'startedAt', v.at, 'startDay', v.day, 'lastSeenAt', v.at,
+      'pageViews', '1', 'landingPath', v.path, 'exitPath', v.path, 'lastViewId', v.id, 'lastViewDay', v.day,
+      'lastViewIsBot', botFlag, 'isBot', botFlag, '_v', v.vk }
+    if v.userId then
+      fields[#fields + 1] = 'userId'
+      fields[#fields + 1] = v.userId
+    end
+    for i = 1, #v.src do fields[#fields + 1] = v.src[i] end
     redis.call('HSET', key, unpack(fields))
     redis.call('PEXPIRE', key, ttl)
     redis.call('SET', pointer, v.sid, 'PX', ttl)
