@@ -1,4 +1,5 @@
 import type {
+  BotSession,
   Conversion,
   DailyAggregate,
   Day,
@@ -31,14 +32,17 @@ import {
   isVisitorSession,
   liveSession,
   mergeSession,
+  moveViewToBots,
   purgeCutoffDay,
   purgesSession,
   purgesUnsessionedView,
+  removeMetric,
   rollupKey,
   sessionChanged,
   sessionRollupOf,
   visitorRollupKey,
   visitorRollupsOf,
+  withRateReason,
 } from '@anon/core/adapter';
 import { createReports } from './reports.js';
 import { createTables, type DailyJobClaim, type Tables, viewsBySession } from './tables.js';
@@ -67,7 +71,8 @@ export function arrayStore(tables: Tables = createTables()): Store {
   const viewIds = new Set(tables.pageViews.map((v) => v.id));
   const metricIds = new Set(tables.metrics.map(metricKey));
   const conversionIds = new Set(tables.conversions.map((c) => c.id));
-  const uniqueKeys = new Set(tables.uniques.map((u) => [u.day, u.path, u.visitorKey].join(SEP)));
+  const uniques = new Map(tables.uniques.map((u) => [uniqueKey(u.day, u.path, u.visitorKey), u]));
+  const botSessions = new Set(tables.botSessions);
   const sessions = new Map(tables.sessions.map((s) => [s.id, s]));
   const aggregates = new Map(tables.aggregates.map((row) => [row.day + SEP + row.path, row]));
   const sessionRollups = new Map(tables.sessionRollups.map((row) => [rollupKey(row), row]));
@@ -85,38 +90,62 @@ export function arrayStore(tables: Tables = createTables()): Store {
     return row;
   }
 
-  /** Inserts a page view if its id is new; only a new view touches its aggregate row. */
+  /** Whether a row of this session is a bot's whatever it says: its `botsession` event is stored. */
+  function ofBotSession(sessionId: string | null): boolean {
+    return sessionId !== null && botSessions.has(sessionId);
+  }
+
+  /**
+   * Inserts a page view if its id is new; only a new view touches its aggregate row. A view of a flagged
+   * session is stored as a bot (batches arrive in any order: its `botsession` event may be stored already).
+   */
   function writeView(incoming: PageView): number {
     if (viewIds.has(incoming.id)) return 0;
     const view = structuredClone(incoming);
+    if (!view.isBot && ofBotSession(view.sessionId)) {
+      view.isBot = true;
+      view.botReasons = withRateReason(view.botReasons);
+    }
     viewIds.add(view.id);
     tables.pageViews.push(view);
+    // Bot views count only in the bot counts: their visitors do not enter the unique set.
     let newVisitor = false;
     if (!view.isBot && view.visitorKey !== null) {
-      const key = [view.day, view.path, view.visitorKey].join(SEP);
-      newVisitor = !uniqueKeys.has(key);
-      if (newVisitor) {
-        uniqueKeys.add(key);
-        tables.uniques.push({ day: view.day, path: view.path, visitorKey: view.visitorKey });
+      const key = uniqueKey(view.day, view.path, view.visitorKey);
+      const entry = uniques.get(key);
+      newVisitor = entry === undefined;
+      if (entry !== undefined) entry.views += 1;
+      else {
+        const added = { day: view.day, path: view.path, visitorKey: view.visitorKey, views: 1 };
+        uniques.set(key, added);
+        tables.uniques.push(added);
       }
     }
     applyView(aggregateRow(view.day, view.path), view, newVisitor);
     return 1;
   }
 
-  /** Inserts a metric if `(viewId, metric)` is new (first write wins); bot metrics aggregate nowhere. */
+  /**
+   * Inserts a metric if `(viewId, metric)` is new (first write wins); bot metrics aggregate nowhere. A metric
+   * of a flagged session is stored as a bot, found by its own `sessionId` (it may arrive before its view).
+   */
   function writeMetric(incoming: PageMetric): number {
     const key = metricKey(incoming);
     if (metricIds.has(key)) return 0;
     const metric = structuredClone(incoming);
+    if (!metric.isBot && ofBotSession(metric.sessionId)) metric.isBot = true;
     metricIds.add(key);
     tables.metrics.push(metric);
     if (!metric.isBot) applyMetric(aggregateRow(metric.day, metric.path), metric);
     return 1;
   }
 
-  /** Upserts a session summary with the monotonic merge; counts when it is new or changed a field. */
-  function writeSession(incoming: Session): number {
+  /**
+   * Upserts a session summary with the monotonic merge; counts when it is new or changed a field. The summary
+   * of a flagged session is a bot's, however stale (the tracker writes summaries on views 1, 5, 10… only).
+   */
+  function writeSession(given: Session): number {
+    const incoming = ofBotSession(given.id) ? { ...given, isBot: true } : given;
     const stored = sessions.get(incoming.id);
     if (stored === undefined) {
       const session = mergeSession(null, structuredClone(incoming));
@@ -145,6 +174,59 @@ export function arrayStore(tables: Tables = createTables()): Store {
       }
     }
     return 1;
+  }
+
+  /**
+   * A session became a bot session (its `botsession` event; docs/semantics.md, "Bot sessions"): remember it,
+   * so its rows written later are bots from the start, and move what is stored of it and is not a bot yet to
+   * the bots — each page view (`withRateReason`, then core's `moveViewToBots` on its row), each metric (core's
+   * `removeMetric`) and the summary. Only rows that are not bots move, so a replayed event, or a row written
+   * after the event, never moves twice. Counts once per session, even when nothing of it is stored yet.
+   */
+  function writeBotSession({ sessionId }: BotSession): number {
+    if (botSessions.has(sessionId)) return 0;
+    botSessions.add(sessionId);
+    tables.botSessions.push(sessionId);
+    // A database reads these through an index on `session_id` (metrics by their own, not through the views).
+    for (const view of tables.pageViews) {
+      if (view.sessionId !== sessionId || view.isBot) continue;
+      view.isBot = true;
+      view.botReasons = withRateReason(view.botReasons);
+      moveViewToBots(aggregateRow(view.day, view.path), view, leavesUniques(view));
+    }
+    for (const metric of tables.metrics) {
+      if (metric.sessionId !== sessionId || metric.isBot) continue;
+      metric.isBot = true;
+      removeMetric(aggregateRow(metric.day, metric.path), metric);
+    }
+    // The stored summary may be stale and say human: the reports that select sessions by their summary
+    // (referrers, campaigns, devices, conversions, bots) must see a bot session now.
+    const summary = sessions.get(sessionId);
+    if (summary !== undefined) summary.isBot = true;
+    return 1;
+  }
+
+  /**
+   * One human page view of `view`'s visitor leaves the count of its (day, path): true when it was the visitor's
+   * last there, so the visitor leaves `uniqueVisitors` (and its entry goes). False when there is no entry:
+   * `purge` drops those of days before its cut-off, and then whether the visitor has another view is unknown.
+   */
+  function leavesUniques(view: PageView): boolean {
+    if (view.visitorKey === null) return false;
+    const key = uniqueKey(view.day, view.path, view.visitorKey);
+    const entry = uniques.get(key);
+    if (entry === undefined) return false;
+    entry.views -= 1;
+    if (entry.views > 0) return false;
+    uniques.delete(key);
+    tables.uniques = tables.uniques.filter((u) => u !== entry);
+    return true;
+  }
+
+  /** Forgets the bot flag of sessions whose rows are gone: one written again afterwards counts anew. */
+  function forgetBotSessions(ids: ReadonlySet<string>): void {
+    for (const id of ids) botSessions.delete(id);
+    tables.botSessions = tables.botSessions.filter((id) => !ids.has(id));
   }
 
   /**
@@ -208,6 +290,7 @@ export function arrayStore(tables: Tables = createTables()): Store {
         if (event.type === 'pageview') written += writeView(event.view);
         else if (event.type === 'metric') written += writeMetric(event.metric);
         else if (event.type === 'session') written += writeSession(event.session);
+        else if (event.type === 'botsession') written += writeBotSession(event.botSession);
         else if (event.type === 'conversion') written += writeConversion(event.conversion);
       }
       batchIds.add(batch.id);
@@ -242,11 +325,12 @@ export function arrayStore(tables: Tables = createTables()): Store {
       tables.metrics = tables.metrics.filter((m) => !plan.metricGone(m));
       for (const id of plan.goneSessionIds) sessions.delete(id);
       for (const id of plan.goneViewIds) viewIds.delete(id);
+      forgetBotSessions(plan.goneSessionIds);
       // Unique-visitor entries are only needed while their day can still receive views.
       const cutoff = purgeCutoffDay(p.before, settings.timeZone);
       tables.uniques = tables.uniques.filter((u) => {
         if (u.day >= cutoff) return true;
-        uniqueKeys.delete([u.day, u.path, u.visitorKey].join(SEP));
+        uniques.delete(uniqueKey(u.day, u.path, u.visitorKey));
         return false;
       });
       return result;
@@ -289,6 +373,7 @@ export function arrayStore(tables: Tables = createTables()): Store {
       for (const id of goneViews) viewIds.delete(id);
       for (const id of goneSessions) sessions.delete(id);
       for (const c of goneConversions) conversionIds.delete(c.id);
+      forgetBotSessions(goneSessions);
       tables.metrics = tables.metrics.filter((m) => !metricGone(m));
       tables.pageViews = tables.pageViews.filter((v) => !goneViews.has(v.id));
       tables.sessions = tables.sessions.filter((s) => !goneSessions.has(s.id));
@@ -299,6 +384,11 @@ export function arrayStore(tables: Tables = createTables()): Store {
     ...createReports(tables),
   };
   return store;
+}
+
+/** The key of a visitor's entry in the unique set of (day, path). */
+function uniqueKey(day: string, path: string, visitorKey: string): string {
+  return [day, path, visitorKey].join(SEP);
 }
 
 function metricKey(metric: Pick<PageMetric, 'viewId' | 'metric'>): string {

@@ -21,6 +21,7 @@ import {
   compareCodePoints,
   compareCounted,
   compareJourneyRows,
+  countedViews,
   countriesOf,
   entryPagesOf,
   exitPagesOf,
@@ -139,11 +140,14 @@ export function createReports(tables: Tables): Reports {
           };
           byPath.set(row.path, top);
         }
-        top.views += row.views + (q.includeBots ? row.botViews : 0);
-        // Visitor keys do not link across days, by design: the range's uniques are the sum of daily uniques.
+        // Human views, or with `includeBots` bot views too, split by login either way (core's `countedViews`).
+        const counted = countedViews(row, q.includeBots);
+        top.views += counted.views;
+        top.authenticatedViews += counted.authenticatedViews;
+        top.anonymousViews += counted.anonymousViews;
+        // Human visitors only, bots or not. Visitor keys do not link across days, by design: the range's uniques
+        // are the sum of daily uniques.
         top.uniqueVisitors += row.uniqueVisitors;
-        top.authenticatedViews += row.authenticatedViews;
-        top.anonymousViews += row.anonymousViews;
         top.time[0] += row.timeOnPageSumMs;
         top.time[1] += row.timeOnPageCount;
         top.scroll[0] += row.scrollDepthSum;

@@ -14,6 +14,11 @@ export interface UniqueVisitor {
   day: string;
   path: string;
   visitorKey: string;
+  /**
+   * The visitor's human page views counted in the row. A `botsession` event moving one to the bots takes 1
+   * away; at 0 the visitor leaves the row (the entry goes, `uniqueVisitors` − 1).
+   */
+  views: number;
 }
 
 /** One `claimDailyJob` won: the key of a once-a-day job. */
@@ -24,9 +29,10 @@ export interface DailyJobClaim {
 
 /**
  * The whole "database" of the array store: plain arrays of plain objects, so it can be inspected, printed or
- * saved as JSON. Page views, metrics, conversions, unique visitors, claims and applied batch ids are only ever
- * appended (and removed by `purge` or `eraseUser`); sessions and aggregate rows are updated in place; rollup
- * rows are added to in place and never removed.
+ * saved as JSON. Page views, metrics, conversions, unique visitors, bot sessions, claims and applied batch ids
+ * are appended (and removed by `purge` or `eraseUser`); a `botsession` event flags a session's stored page
+ * views and metrics as bots in place and takes unique visitors away; sessions and aggregate rows are updated in
+ * place; rollup rows are added to in place and never removed.
  */
 export interface Tables {
   pageViews: PageView[];
@@ -37,6 +43,8 @@ export interface Tables {
   aggregates: DailyAggregate[];
   /** Visitors counted per (day, path), so `uniqueVisitors` stays exact across batches. */
   uniques: UniqueVisitor[];
+  /** Ids of the sessions a `botsession` event flagged: their rows written later are stored as bots. */
+  botSessions: string[];
   /** What `purge` kept of the sessions it removed: one row per distinct key (no identifiers), only added to. */
   sessionRollups: SessionRollup[];
   /** What `purge` kept of the visitors of the page views it removed: one row per (day, path or null). */
@@ -56,6 +64,7 @@ export function createTables(): Tables {
     conversions: [],
     aggregates: [],
     uniques: [],
+    botSessions: [],
     sessionRollups: [],
     visitorRollups: [],
     dailyJobs: [],

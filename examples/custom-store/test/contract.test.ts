@@ -17,6 +17,10 @@ function arrayProbe(tables: Tables): StoreProbe {
         (a, b) => compareCodePoints(a.day, b.day) || compareCodePoints(a.path, b.path),
       ),
     conversionIds: async () => tables.conversions.map((c) => c.id),
+    botRowIds: async () => ({
+      pageViews: tables.pageViews.filter((v) => v.isBot).map((v) => v.id),
+      metrics: tables.metrics.filter((m) => m.isBot).map((m) => `${m.viewId}:${m.metric}`),
+    }),
     tablesHolding: async (text) =>
       Object.entries(tables)
         .filter(([, rows]) => (rows as unknown[]).some((row) => JSON.stringify(row).includes(text)))

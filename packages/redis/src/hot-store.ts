@@ -33,7 +33,7 @@ import {
   RECORD_LUA,
   SALT_LUA,
 } from './scripts.js';
-import { decodeSession, encodeSession } from './session-codec.js';
+import { decodeSession } from './session-codec.js';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
@@ -85,22 +85,30 @@ interface ViewPayload {
   prev?: { mode: 'lookup'; base: string; vk: string } | { mode: 'adopt'; fields: string[] };
 }
 
-/** The fields a new session copies from its first view: where it came from and on what. */
-function sourceOf(view: RecordInput['view']): Partial<HotSession> {
-  return {
-    referrer: view.referrer,
-    referrerHost: view.referrerHost,
-    utmSource: view.utmSource,
-    utmMedium: view.utmMedium,
-    utmCampaign: view.utmCampaign,
-    utmTerm: view.utmTerm,
-    utmContent: view.utmContent,
-    device: view.device,
-    browser: view.browser,
-    os: view.os,
-    country: view.country,
-    city: view.city,
-  };
+/** The fields a new session copies from its first view: where it came from and on what (all strings). */
+const SOURCE_FIELDS = [
+  'referrer',
+  'referrerHost',
+  'utmSource',
+  'utmMedium',
+  'utmCampaign',
+  'utmTerm',
+  'utmContent',
+  'device',
+  'browser',
+  'os',
+  'country',
+  'city',
+] as const satisfies readonly (keyof HotSession)[];
+
+/** Flat `[field, value, …]` pairs of the view's non-null source and device fields, as HSET takes them. */
+function sourcePairs(view: RecordInput['view']): string[] {
+  const out: string[] = [];
+  for (const name of SOURCE_FIELDS) {
+    const value = view[name];
+    if (value !== null && value !== undefined) out.push(name, String(value));
+  }
+  return out;
 }
 
 /** The `record` script's payload: the rules and the views, in order. */
@@ -248,7 +256,7 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
       sid: input.newSessionId,
       // What a session this view starts takes from the view besides the fields above (the script writes the
       // rest of the new session from them, as `sessionize` does).
-      src: encodeSession(sourceOf(input.view)),
+      src: sourcePairs(input.view),
       scopes,
     };
     if (input.view.userId !== null && input.view.userId !== undefined) view.userId = input.view.userId;

@@ -37,17 +37,6 @@ const FIELDS: Record<keyof HotSession, FieldKind> = {
 
 const FIELD_NAMES = Object.keys(FIELDS) as (keyof HotSession)[];
 
-/** Flat `[field, value, …]` pairs of the non-null fields of `session`, as HSET takes them. */
-export function encodeSession(session: Partial<HotSession>): string[] {
-  const out: string[] = [];
-  for (const name of FIELD_NAMES) {
-    const value = session[name];
-    if (value === null || value === undefined) continue;
-    out.push(name, typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
-  }
-  return out;
-}
-
 /** A session hash (HGETALL as a flat array) back to a `HotSession`; fields starting with `_` are the adapter's own. */
 export function decodeSession(flat: unknown): HotSession {
   if (!Array.isArray(flat) || flat.length % 2 !== 0) {

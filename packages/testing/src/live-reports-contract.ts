@@ -1,4 +1,4 @@
-import type { AnonEvent, PageView, ReportQuery, Session } from '@anon/core';
+import type { PageView, ReportQuery, Session } from '@anon/core';
 import { expect } from 'vitest';
 import {
   batchOf,
@@ -12,6 +12,7 @@ import {
 } from './fixtures.js';
 import type { Traffic } from './generate-traffic.js';
 import type { StoreHarness } from './harness.js';
+import { staleBatches } from './stale-summaries.js';
 import { computeTruth, type TruthData } from './traffic-truth.js';
 
 // Session summaries reach the store only on the 1st and every 5th view and at finalization; every page view is
@@ -186,26 +187,8 @@ export function registerLiveReportChecks(
     async () => {
       const t = traffic();
       // Keep every event but the summaries after a session's first: odd sessions keep none at all.
-      const seen = new Map<string, Session | null>();
-      let index = 0;
-      const batches = t.batches.map((batch) => {
-        const events: AnonEvent[] = [];
-        for (const event of batch.events) {
-          if (event.type !== 'session') {
-            events.push(event);
-            continue;
-          }
-          const id = event.session.id;
-          if (!seen.has(id)) {
-            const keep = index++ % 2 === 0;
-            seen.set(id, keep ? event.session : null);
-            if (keep) events.push(event);
-          }
-        }
-        return { ...batch, events };
-      });
+      const { batches, sessions } = staleBatches(t);
       for (const batch of batches) await h().store.write(batch);
-      const sessions = [...seen.values()].filter((s): s is Session => s !== null);
       await expectLive(
         h(),
         { views: t.views, metrics: t.metrics, sessions, conversions: t.conversions },

@@ -1,5 +1,4 @@
 import type {
-  AnonEvent,
   EventBatch,
   Millis,
   PageMetric,
@@ -7,7 +6,6 @@ import type {
   PurgeOptions,
   PurgeResult,
   ReportQuery,
-  Session,
   Store,
 } from '@anon/core';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +13,7 @@ import { DAY_MS } from './fixtures.js';
 import { generateTraffic, type Traffic, type TrafficOptions } from './generate-traffic.js';
 import { type StoreHarness, type StoreProbe, storePerTest } from './harness.js';
 import type { RegisterCheck } from './live-reports-contract.js';
+import { staleBatches } from './stale-summaries.js';
 import { computeTruth, DEFAULT_FUNNEL, type TruthData } from './traffic-truth.js';
 
 // Rollups that survive purge (docs/semantics.md, "Rollups"): every report but `funnel` and `journeys` reads
@@ -154,28 +153,6 @@ function expectSameReports(
 ): void {
   expect(Object.keys(after)).toEqual(Object.keys(before));
   for (const key of Object.keys(before)) expect(after[key], `${key}, after ${step}`).toEqual(before[key]);
-}
-
-/** The traffic's batches with every session summary after a session's first dropped, odd sessions keeping none. */
-function staleBatches(t: Traffic): { batches: EventBatch[]; sessions: Session[] } {
-  const seen = new Map<string, Session | null>();
-  let index = 0;
-  const batches = t.batches.map((batch) => {
-    const events: AnonEvent[] = [];
-    for (const event of batch.events) {
-      if (event.type !== 'session') {
-        events.push(event);
-        continue;
-      }
-      if (!seen.has(event.session.id)) {
-        const keep = index++ % 2 === 0;
-        seen.set(event.session.id, keep ? event.session : null);
-        if (keep) events.push(event);
-      }
-    }
-    return { ...batch, events };
-  });
-  return { batches, sessions: [...seen.values()].filter((s): s is Session => s !== null) };
 }
 
 interface PurgeStep {
