@@ -13,6 +13,8 @@ export interface Collections {
   uniqueVisitors: MongoCollectionLike;
   /** The batch ledger, `_id = batch id`. */
   batches: MongoCollectionLike;
+  /** Sessions a `botsession` event flagged, `_id` = session id: their rows are bots', stored or to come. */
+  botSessions: MongoCollectionLike;
   /** What purges kept of the sessions they removed: `SessionRollup` rows, `_id` = the key fields. */
   sessionRollups: MongoCollectionLike;
   /** What purges kept of the visitors of the page views they removed: `VisitorRollup` rows, `_id: { day, path }`. */
@@ -34,6 +36,7 @@ export type CollectionKey =
   | 'dailyPages'
   | 'uniqueVisitors'
   | 'batches'
+  | 'botSessions'
   | 'sessionRollups'
   | 'visitorRollups'
   | 'purgeRuns'
@@ -48,6 +51,7 @@ export const COLLECTION_SUFFIXES: Readonly<Record<CollectionKey, string>> = Obje
   dailyPages: 'daily_pages',
   uniqueVisitors: 'unique_visitors',
   batches: 'batches',
+  botSessions: 'bot_sessions',
   sessionRollups: 'session_rollups',
   visitorRollups: 'visitor_rollups',
   purgeRuns: 'purge_runs',
@@ -85,6 +89,7 @@ export function openCollections(db: MongoDbLike, names: Record<CollectionKey, st
     dailyPages: db.collection(names.dailyPages),
     uniqueVisitors: db.collection(names.uniqueVisitors),
     batches: db.collection(names.batches),
+    botSessions: db.collection(names.botSessions),
     sessionRollups: db.collection(names.sessionRollups),
     visitorRollups: db.collection(names.visitorRollups),
     purgeRuns: db.collection(names.purgeRuns),

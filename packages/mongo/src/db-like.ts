@@ -1,7 +1,7 @@
 /** A BSON document as the adapter builds and reads it. */
 export type MongoDocument = Record<string, unknown>;
 
-/** One operation of an unordered `bulkWrite`: the adapter only ever sends upserting or plain `updateOne`s. */
+/** One `updateOne` of a `bulkWrite`: an upsert, or a plain update of one document. */
 export interface MongoUpdateOneModel {
   updateOne: {
     filter: MongoDocument;
@@ -10,6 +10,18 @@ export interface MongoUpdateOneModel {
     upsert?: boolean;
   };
 }
+
+/** One `updateMany` of a `bulkWrite` (the adapter never upserts with it). */
+export interface MongoUpdateManyModel {
+  updateMany: {
+    filter: MongoDocument;
+    /** An update document or an update pipeline. */
+    update: MongoDocument | MongoDocument[];
+  };
+}
+
+/** The operations the adapter sends in a `bulkWrite`: updates only (inserts are upserts). */
+export type MongoWriteModel = MongoUpdateOneModel | MongoUpdateManyModel;
 
 /** The fields of a `BulkWriteResult` the adapter reads. */
 export interface MongoBulkWriteResultLike {
@@ -38,10 +50,7 @@ export interface MongoIndexSpec {
  * driver (6.x, 7.x) satisfies it; so does the emulated collection of this package's tests.
  */
 export interface MongoCollectionLike {
-  bulkWrite(
-    operations: MongoUpdateOneModel[],
-    options: { ordered: boolean },
-  ): Promise<MongoBulkWriteResultLike>;
+  bulkWrite(operations: MongoWriteModel[], options: { ordered: boolean }): Promise<MongoBulkWriteResultLike>;
   insertOne(document: MongoDocument): Promise<unknown>;
   updateMany(
     filter: MongoDocument,

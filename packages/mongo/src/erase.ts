@@ -11,7 +11,7 @@ const CHUNK = 1_000;
  * `convertedUserId`), those sessions' metrics and page views, any other page view carrying the id with its
  * metrics, and the conversion. MongoDB has no multi-document transaction here, so the conversion — what links
  * the anonymous sessions to the user — goes last: an erase that stops half way is completed by the next.
- * Daily aggregates and unique-visitor entries hold no user id and stay.
+ * Daily aggregates and unique-visitor entries hold no user id and stay; the bot flags of the erased sessions go.
  */
 export async function eraseUser(c: Collections, given: unknown): Promise<EraseResult> {
   const userId = checkEraseUser(given, SOURCE);
@@ -40,6 +40,7 @@ export async function eraseUser(c: Collections, given: unknown): Promise<EraseRe
     const chunk = ids.slice(i, i + CHUNK);
     result.metrics += (await c.metrics.deleteMany({ sessionId: { $in: chunk } })).deletedCount;
     result.pageViews += (await c.pageViews.deleteMany({ sessionId: { $in: chunk } })).deletedCount;
+    await c.botSessions.deleteMany({ _id: { $in: chunk } });
     result.sessions += (await c.sessions.deleteMany({ _id: { $in: chunk } })).deletedCount;
   }
   // Catches a view carrying the id written between the reads above and now.

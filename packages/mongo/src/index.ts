@@ -6,7 +6,9 @@ export type {
   MongoDbLike,
   MongoDocument,
   MongoIndexSpec,
+  MongoUpdateManyModel,
   MongoUpdateOneModel,
+  MongoWriteModel,
 } from './db-like.js';
 export { INDEXES } from './indexes.js';
 export { type MongoStore, type MongoStoreOptions, mongoStore, TTL_GRACE_DAYS } from './mongo-store.js';

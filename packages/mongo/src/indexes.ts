@@ -10,6 +10,12 @@ const TTL: Pick<MongoIndexSpec, 'key' | 'expireAfterSeconds'> = {
 /** purge(): the sessions and page views a purge run marked (absent from every other document). */
 const PURGE_MARKER: MongoIndexSpec = { name: 'purgeRun_sparse', key: { purgeRun: 1 }, sparse: true };
 
+/**
+ * write(): the page views and metrics a batch moved to the bots (`flaggedBy: <batch id>`, set only on rows a
+ * `botsession` re-flagged), read back to derive the batch's aggregate increments.
+ */
+const FLAGGED_BY: MongoIndexSpec = { name: 'flaggedBy_sparse', key: { flaggedBy: 1 }, sparse: true };
+
 /** purge(): the rollup rows holding a run's pending increments (absent once settled). */
 const PENDING_RUN: MongoIndexSpec = { name: 'pending_run_sparse', key: { 'pending.run': 1 }, sparse: true };
 
@@ -31,11 +37,13 @@ const SPECS: Record<CollectionKey, MongoIndexSpec[]> = {
     { name: 'sessionId_at', key: { sessionId: 1, at: 1 } },
     { name: 'expireAt_ttl', ...TTL },
     PURGE_MARKER,
+    FLAGGED_BY,
   ],
   metrics: [
     { name: 'sessionId_at', key: { sessionId: 1, at: 1 } },
     { name: 'viewId', key: { viewId: 1 } },
     { name: 'expireAt_ttl', ...TTL },
+    FLAGGED_BY,
   ],
   conversions: [
     { name: 'day_at', key: { day: 1, at: 1 } },
@@ -48,6 +56,7 @@ const SPECS: Record<CollectionKey, MongoIndexSpec[]> = {
     { name: 'expireAt_ttl', ...TTL },
   ],
   batches: [{ name: 'expireAt_ttl', ...TTL }],
+  botSessions: [{ name: 'expireAt_ttl', ...TTL }],
   // Reports read rollups by day; a purge settles the rows carrying its pending increments.
   sessionRollups: [{ name: 'day', key: { day: 1 } }, PENDING_RUN],
   visitorRollups: [{ name: 'day_path', key: { day: 1, path: 1 } }, PENDING_RUN],
@@ -57,8 +66,8 @@ const SPECS: Record<CollectionKey, MongoIndexSpec[]> = {
 
 /**
  * Every index the store creates, by collection (besides `_id`). `expireAt` is set only on what retention may
- * delete — anonymous sessions, their page views and metrics, unique-visitor entries, ledger entries and daily
- * job claims — so aggregates, rollups and conversions never expire.
+ * delete — anonymous sessions, their page views and metrics, unique-visitor entries, ledger entries, bot-session
+ * flags and daily job claims — so aggregates, rollups and conversions never expire.
  */
 export const INDEXES: Readonly<Record<CollectionKey, readonly MongoIndexSpec[]>> = Object.freeze(SPECS);
 

@@ -441,6 +441,9 @@ async function remove(c: Collections, lease: Lease, run: Run, result: PurgeResul
   for (const ids of sessionIds) {
     await lease.renew(run.run);
     result.pageViews += (await c.pageViews.deleteMany({ sessionId: { $in: ids }, ...marked })).deletedCount;
+    // Their bot flags go too (before the sessions, so a resumed run still finds them): a row of them
+    // written again afterwards counts anew, as in every store.
+    await c.botSessions.deleteMany({ _id: { $in: ids } });
     result.sessions += (await c.sessions.deleteMany({ _id: { $in: ids }, ...marked })).deletedCount;
   }
   await lease.renew(run.run);

@@ -25,6 +25,7 @@ import {
   compareCodePoints,
   compareCounted,
   compareJourneyRows,
+  countedViews,
   countriesOf,
   emptyAggregate,
   entryPagesOf,
@@ -186,28 +187,40 @@ export function createReports(c: Collections): Reports {
           {
             $group: {
               _id: '$path',
-              views: { $sum: q.includeBots ? { $add: ['$views', '$botViews'] } : '$views' },
+              views: { $sum: '$views' },
               uniqueVisitors: { $sum: '$uniqueVisitors' },
               authenticatedViews: { $sum: '$authenticatedViews' },
               anonymousViews: { $sum: '$anonymousViews' },
+              botViews: { $sum: '$botViews' },
+              // Absent from rows written before it existed: 0 (`$sum` skips a missing field).
+              botAuthenticatedViews: { $sum: '$botAuthenticatedViews' },
               timeSum: { $sum: '$timeOnPageSumMs' },
               timeCount: { $sum: '$timeOnPageCount' },
               scrollSum: { $sum: '$scrollDepthSum' },
               scrollCount: { $sum: '$scrollDepthCount' },
             },
           },
-          { $match: { views: { $gt: 0 } } },
-          { $sort: { views: -1, _id: 1 } },
+          // Core's `countedViews` decides the split; the server only needs the order to limit.
+          { $set: { counted: q.includeBots ? { $add: ['$views', '$botViews'] } : '$views' } },
+          { $match: { counted: { $gt: 0 } } },
+          { $sort: { counted: -1, _id: 1 } },
           ...limitStage(q.limit),
         ])
         .toArray();
       return docs
         .map((doc) => ({
           path: String(doc._id),
-          views: Number(doc.views),
+          ...countedViews(
+            {
+              views: Number(doc.views),
+              authenticatedViews: Number(doc.authenticatedViews),
+              anonymousViews: Number(doc.anonymousViews),
+              botViews: Number(doc.botViews),
+              botAuthenticatedViews: Number(doc.botAuthenticatedViews),
+            },
+            q.includeBots,
+          ),
           uniqueVisitors: Number(doc.uniqueVisitors),
-          authenticatedViews: Number(doc.authenticatedViews),
-          anonymousViews: Number(doc.anonymousViews),
           avgTimeOnPageMs: Number(doc.timeCount) === 0 ? null : Number(doc.timeSum) / Number(doc.timeCount),
           avgScrollDepth:
             Number(doc.scrollCount) === 0 ? null : Number(doc.scrollSum) / Number(doc.scrollCount),
@@ -538,21 +551,13 @@ export function createReports(c: Collections): Reports {
                 botViews: { $sum: '$botViews' },
                 authenticatedViews: { $sum: '$authenticatedViews' },
                 anonymousViews: { $sum: '$anonymousViews' },
+                botAuthenticatedViews: { $sum: '$botAuthenticatedViews' },
               },
             },
           ])
           .toArray(),
-        c.pageViews
-          .aggregate([
-            { $match: stored },
-            {
-              $group: {
-                _id: '$day',
-                authenticatedBotViews: { $sum: { $cond: [{ $and: ['$isBot', '$authenticated'] }, 1, 0] } },
-              },
-            },
-          ])
-          .toArray(),
+        // The days with a stored counted view (a day may have them and no visitor key).
+        c.pageViews.aggregate([{ $match: stored }, { $group: { _id: '$day' } }]).toArray(),
         // Distinct keys per day in two groups, so no document holds a day's keys.
         c.pageViews
           .aggregate([
@@ -572,15 +577,13 @@ export function createReports(c: Collections): Reports {
         botViews: Number(doc.botViews),
         authenticatedViews: Number(doc.authenticatedViews),
         anonymousViews: Number(doc.anonymousViews),
+        botAuthenticatedViews: Number(doc.botAuthenticatedViews),
       }));
       const uniqueOf = new Map(uniques.map((doc) => [String(doc._id), Number(doc.n)]));
       const figures = new Map<string, StoredViewDayFigures>();
       for (const doc of storedDays) {
         const day = String(doc._id);
-        figures.set(day, {
-          uniqueVisitors: uniqueOf.get(day) ?? 0,
-          authenticatedBotViews: Number(doc.authenticatedBotViews),
-        });
+        figures.set(day, { uniqueVisitors: uniqueOf.get(day) ?? 0 });
       }
       const views = overviewViewDays(rows, figures, visitorRollupDays(visitorRows, q), q);
       return buildOverview(views, sessionDays(live, rollups));

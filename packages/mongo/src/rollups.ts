@@ -1,10 +1,10 @@
 import type { DeviceType, SessionRollup, VisitorRollup } from '@anon/core';
 import { type BotSelection, rollupsIn, SESSION_ROLLUP_KEY_FIELDS } from '@anon/core/adapter';
 import type { Collections } from './collections.js';
-import type { MongoCollectionLike, MongoDocument, MongoUpdateOneModel } from './db-like.js';
-import { duplicateKeyIndexes, mongoError } from './errors.js';
+import type { MongoCollectionLike, MongoDocument } from './db-like.js';
 import { type CheckedQuery, dayRange, withPath } from './report-query.js';
 import { literal } from './session-merge.js';
+import { upsertOnce } from './upsert-once.js';
 
 // Rollup rows are incremented by a purge in two steps, so that a purge interrupted anywhere (MongoDB has no
 // multi-document transaction here) folds each session exactly once and reports never see it twice:
@@ -23,8 +23,6 @@ export const VISITOR_ROLLUP_SUMS = ['visitors', 'visitorsWithBots'] as const;
 
 /** Runs whose settlement a row remembers, so a late fold of a run already settled is refused. */
 const SETTLED_KEPT = 20;
-/** Upserts of one row that lose a race to a concurrent insert are retried this many times. */
-const MAX_ATTEMPTS = 5;
 
 /** One row's increment: its `_id`, the key fields repeated beside it (for indexes and reports) and the sums. */
 export interface RollupDelta {
@@ -51,10 +49,6 @@ export function visitorRollupDelta(row: VisitorRollup): RollupDelta {
   };
 }
 
-function canonical(id: unknown): string {
-  return JSON.stringify(id);
-}
-
 /**
  * Add run `run`'s increments as pending entries, once per row whatever the number of attempts: each upsert is
  * filtered on the row holding neither an entry of the run nor a record of having settled it.
@@ -65,46 +59,19 @@ export async function addPending(
   deltas: RollupDelta[],
   sumFields: readonly string[],
 ): Promise<void> {
-  let pending = deltas;
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    if (attempt >= MAX_ATTEMPTS) {
-      throw mongoError('store_failed', `rollups of purge ${run} kept conflicting after ${attempt} attempts`);
-    }
-    const zeros: MongoDocument = {};
-    for (const field of sumFields) zeros[field] = 0;
-    const ops: MongoUpdateOneModel[] = pending.map((delta) => ({
-      updateOne: {
-        filter: { _id: delta.id, 'pending.run': { $ne: run }, settledRuns: { $ne: run } },
-        update: {
-          $setOnInsert: { ...delta.fields, ...zeros },
-          $push: { pending: { run, ...delta.sums } },
-        },
-        upsert: true,
-      },
-    }));
-    let duplicates: Set<number>;
-    try {
-      await collection.bulkWrite(ops, { ordered: false });
-      return;
-    } catch (error) {
-      const indexes = duplicateKeyIndexes(error);
-      if (indexes === null) throw error;
-      duplicates = indexes;
-    }
-    // A duplicate is a row this run already reached (done), or one a concurrent writer created (retry).
-    const suspects = pending.filter((_, index) => duplicates.has(index));
-    const reached = await collection
-      .find(
-        {
-          _id: { $in: suspects.map((delta) => delta.id) },
-          $or: [{ 'pending.run': run }, { settledRuns: run }],
-        },
-        { projection: { _id: 1 } },
-      )
-      .toArray();
-    const done = new Set(reached.map((doc) => canonical(doc._id)));
-    pending = suspects.filter((delta) => !done.has(canonical(delta.id)));
-  }
+  const zeros: MongoDocument = {};
+  for (const field of sumFields) zeros[field] = 0;
+  const reached = { $or: [{ 'pending.run': run }, { settledRuns: run }] };
+  await upsertOnce(collection, deltas, {
+    op: (delta) => ({
+      filter: { _id: delta.id, 'pending.run': { $ne: run }, settledRuns: { $ne: run } },
+      update: { $setOnInsert: { ...delta.fields, ...zeros }, $push: { pending: { run, ...delta.sums } } },
+      upsert: true,
+    }),
+    id: (delta) => delta.id,
+    done: reached,
+    what: `rollups of purge ${run}`,
+  });
 }
 
 /**

@@ -1,4 +1,12 @@
-import type { Conversion, DailyAggregate, PageMetric, PageView, Session, Touch } from '@anon/core';
+import type {
+  BotSession,
+  Conversion,
+  DailyAggregate,
+  PageMetric,
+  PageView,
+  Session,
+  Touch,
+} from '@anon/core';
 import type { MongoDocument } from './db-like.js';
 import { mongoError } from './errors.js';
 
@@ -74,6 +82,13 @@ export const SESSION_SHAPE: Shape<Omit<Session, 'id'>> = {
   isBot: 'boolean',
   convertedUserId: 'string?',
   convertedAt: 'number?',
+};
+
+/** Every field of a `botsession` event's body (stored in `bot_sessions` under `_id` = its `sessionId`). */
+export const BOT_SESSION_SHAPE: Shape<BotSession> = {
+  sessionId: 'string',
+  day: 'string',
+  at: 'number',
 };
 
 /** Every field of a conversion document (its id is `_id`). */
@@ -177,4 +192,6 @@ export const AGGREGATE_FIELDS = [
   'desktopViews',
   'tabletViews',
   'botViews',
+  // Absent from rows written before it existed: read as 0.
+  'botAuthenticatedViews',
 ] as const satisfies readonly (keyof DailyAggregate)[];

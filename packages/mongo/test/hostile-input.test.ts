@@ -2,6 +2,7 @@ import { type EventBatch, isAnonError, type PageView } from '@anon/core';
 import { type MongoDocument, mongoStore } from '@anon/mongo';
 import {
   batchOf,
+  botSessionEvent,
   conversionEvent,
   DAY_MS,
   FIXTURE_NOW,
@@ -155,6 +156,39 @@ describe('hostile input: request data is only ever a value', () => {
     expect(db.collection('anon_session_rollups').snapshot().length).toBeGreaterThan(0);
     expect(await read()).toEqual(before);
 
+    const names = fieldNames(storedDocuments(db));
+    for (const value of hostile) expect(names.has(value)).toBe(false);
+    for (const name of names) expect(name).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/);
+  });
+
+  it('bot sessions with hostile ids are flagged, stored and matched as values', async () => {
+    const db = new EmulatedDb();
+    const store = mongoStore(db);
+    const hostile = [...new Set(MONGO_HOSTILE.map((raw) => raw.slice(0, 100)))].filter((v) => v !== '');
+    const views: PageView[] = [];
+    const flags = [];
+    for (const value of hostile) {
+      const session = { ...fixtureSession(), id: value };
+      const [human, flagging] = fixtureVisit(session, ['/h', value]) as [PageView, PageView];
+      views.push(human);
+      flags.push(botSessionEvent({ ...flagging, isBot: true, botReasons: ['rate'] }));
+    }
+    await store.write(batchOf(views.map(pageViewEvent)));
+    expect((await store.write(batchOf(flags))).written).toBe(hostile.length);
+    // Every human view moved to the bots, each exactly once, and nothing else.
+    expect(await store.topPages({ ...RANGE, includeBots: true })).toEqual([
+      expect.objectContaining({ path: '/h', views: hostile.length, anonymousViews: hostile.length }),
+    ]);
+    expect(await store.topPages(RANGE)).toEqual([]);
+    expect((await store.bots(RANGE)).views).toBe(hostile.length);
+    expect(
+      new Set(
+        db
+          .collection('anon_bot_sessions')
+          .snapshot()
+          .map((doc) => doc._id),
+      ),
+    ).toEqual(new Set(hostile));
     const names = fieldNames(storedDocuments(db));
     for (const value of hostile) expect(names.has(value)).toBe(false);
     for (const name of names) expect(name).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/);

@@ -5,6 +5,7 @@ import { EmulatedDb } from './emulated/emulated-db.js';
 const TTL = { key: { expireAt: 1 }, expireAfterSeconds: 0 };
 const PURGE_MARKER = { name: 'purgeRun_sparse', key: { purgeRun: 1 }, sparse: true };
 const PENDING_RUN = { name: 'pending_run_sparse', key: { 'pending.run': 1 }, sparse: true };
+const FLAGGED_BY = { name: 'flaggedBy_sparse', key: { flaggedBy: 1 }, sparse: true };
 
 /** Exactly the indexes `ensureIndexes()` must leave, by collection, besides `_id_`. */
 const EXPECTED: Record<
@@ -23,11 +24,13 @@ const EXPECTED: Record<
     { name: 'sessionId_at', key: { sessionId: 1, at: 1 } },
     { name: 'expireAt_ttl', ...TTL },
     PURGE_MARKER,
+    FLAGGED_BY,
   ],
   anon_page_metrics: [
     { name: 'sessionId_at', key: { sessionId: 1, at: 1 } },
     { name: 'viewId', key: { viewId: 1 } },
     { name: 'expireAt_ttl', ...TTL },
+    FLAGGED_BY,
   ],
   anon_conversions: [
     { name: 'day_at', key: { day: 1, at: 1 } },
@@ -39,6 +42,7 @@ const EXPECTED: Record<
     { name: 'expireAt_ttl', ...TTL },
   ],
   anon_batches: [{ name: 'expireAt_ttl', ...TTL }],
+  anon_bot_sessions: [{ name: 'expireAt_ttl', ...TTL }],
   anon_session_rollups: [{ name: 'day', key: { day: 1 } }, PENDING_RUN],
   anon_visitor_rollups: [{ name: 'day_path', key: { day: 1, path: 1 } }, PENDING_RUN],
   anon_daily_jobs: [{ name: 'expireAt_ttl', ...TTL }],

@@ -49,6 +49,7 @@ const AGGREGATE_FIELDS: (keyof DailyAggregate)[] = [
   'desktopViews',
   'tabletViews',
   'botViews',
+  'botAuthenticatedViews',
 ];
 
 function byCodePoint(a: string, b: string): number {
@@ -82,6 +83,16 @@ export function mongoProbe(db: MongoDbLike, prefix: string): StoreProbe {
       for (const field of SESSION_FIELDS) session[field] = doc[field] ?? null;
       return session as unknown as Session;
     },
+    async botRowIds() {
+      const flagged = (suffix: string) =>
+        db
+          .collection(`${prefix}${suffix}`)
+          .find({ isBot: true }, { projection: { _id: 1 } })
+          .toArray()
+          .then((docs) => docs.map((doc) => String(doc._id)));
+      const [pageViews, metrics] = await Promise.all([flagged('page_views'), flagged('page_metrics')]);
+      return { pageViews, metrics };
+    },
     async tablesHolding(text) {
       // Every collection of the store, whole documents as JSON: any field holding `text` shows.
       const found: string[] = [];
@@ -94,7 +105,10 @@ export function mongoProbe(db: MongoDbLike, prefix: string): StoreProbe {
     async aggregates() {
       const rows = (await all('daily_pages')).map((doc) => {
         const row: Record<string, unknown> = {};
-        for (const field of AGGREGATE_FIELDS) row[field] = doc[field];
+        // A missing `botAuthenticatedViews` reads as 0 (rows written before it existed); every other field must be there.
+        for (const field of AGGREGATE_FIELDS) {
+          row[field] = field === 'botAuthenticatedViews' ? (doc[field] ?? 0) : doc[field];
+        }
         return row as unknown as DailyAggregate;
       });
       return rows.sort((a, b) => byCodePoint(a.day, b.day) || byCodePoint(a.path, b.path));

@@ -5,7 +5,7 @@ import type {
   MongoDbLike,
   MongoDocument,
   MongoIndexSpec,
-  MongoUpdateOneModel,
+  MongoWriteModel,
 } from '@anon/mongo';
 import { Aggregator, find as mingoFind, update as mingoUpdate, Query } from 'mingo';
 
@@ -14,7 +14,7 @@ import { Aggregator, find as mingoFind, update as mingoUpdate, Query } from 'min
  * with mingo (an independent implementation of MongoDB's query, update and aggregation languages) evaluating
  * every filter, update and pipeline. It is not a server. What it adds on top of mingo is what a server does
  * around those languages: unique `_id`s (E11000), upserts (`$setOnInsert`, update pipelines), unordered and
- * ordered bulk writes with MongoDB's error shape, BSON-like copies in and out, field-name rules, indexes and a
+ * ordered bulk writes (`updateOne` and `updateMany` models) with MongoDB's error shape, BSON-like copies in and out, field-name rules, indexes and a
  * TTL monitor that can be run by hand.
  */
 
@@ -129,7 +129,7 @@ export class EmulatedCollection implements MongoCollectionLike {
   }
 
   async bulkWrite(
-    operations: MongoUpdateOneModel[],
+    operations: MongoWriteModel[],
     options: { ordered: boolean },
   ): Promise<MongoBulkWriteResultLike> {
     const result = {
@@ -140,17 +140,25 @@ export class EmulatedCollection implements MongoCollectionLike {
     };
     const writeErrors: { index: number; code: number; errmsg: string }[] = [];
     for (const [index, op] of operations.entries()) {
-      if (!('updateOne' in op))
-        throw new Error(`emulated bulkWrite supports updateOne only, got ${Object.keys(op)}`);
       try {
-        const { filter, update, upsert } = op.updateOne;
-        const outcome = this.#updateOne(filter, update, upsert === true);
-        if (outcome.upsertedId !== undefined) {
-          result.upsertedCount++;
-          result.upsertedIds[index] = outcome.upsertedId;
-        } else if (outcome.matched) {
-          result.matchedCount++;
-          if (outcome.modified) result.modifiedCount++;
+        if ('updateOne' in op) {
+          const { filter, update, upsert } = op.updateOne;
+          const outcome = this.#updateOne(filter, update, upsert === true);
+          if (outcome.upsertedId !== undefined) {
+            result.upsertedCount++;
+            result.upsertedIds[index] = outcome.upsertedId;
+          } else if (outcome.matched) {
+            result.matchedCount++;
+            if (outcome.modified) result.modifiedCount++;
+          }
+        } else if ('updateMany' in op) {
+          // As a server runs an `updateMany` model: every matching document, each atomically (no upsert here).
+          const { filter, update } = op.updateMany;
+          const outcome = this.#updateMatching(filter, update);
+          result.matchedCount += outcome.matched;
+          result.modifiedCount += outcome.modified;
+        } else {
+          throw new Error(`emulated bulkWrite supports updateOne and updateMany, got ${Object.keys(op)}`);
         }
       } catch (error) {
         if (!(error instanceof EmulatedDuplicateKeyError)) throw error;
@@ -166,13 +174,7 @@ export class EmulatedCollection implements MongoCollectionLike {
     filter: MongoDocument,
     update: MongoDocument | MongoDocument[],
   ): Promise<{ modifiedCount: number }> {
-    const query = new Query(filter, MINGO);
-    let modifiedCount = 0;
-    for (const [key, doc] of [...this.#docs]) {
-      if (!query.test(doc)) continue;
-      if (this.#apply(key, doc, update, false)) modifiedCount++;
-    }
-    return { modifiedCount };
+    return { modifiedCount: this.#updateMatching(filter, update).modified };
   }
 
   find(
@@ -275,6 +277,21 @@ export class EmulatedCollection implements MongoCollectionLike {
     const query = new Query(filter, MINGO);
     for (const entry of this.#docs) if (query.test(entry[1])) return entry;
     return undefined;
+  }
+
+  #updateMatching(
+    filter: MongoDocument,
+    update: MongoDocument | MongoDocument[],
+  ): { matched: number; modified: number } {
+    const query = new Query(filter, MINGO);
+    let matched = 0;
+    let modified = 0;
+    for (const [key, doc] of [...this.#docs]) {
+      if (!query.test(doc)) continue;
+      matched++;
+      if (this.#apply(key, doc, update, false)) modified++;
+    }
+    return { matched, modified };
   }
 
   #updateOne(
