@@ -104,7 +104,9 @@ describe.runIf(ok)('salt divergence after Redis loses its data (FLUSHALL)', () =
         'after it: keys': converged.keys,
         sessions: converged.sessions,
         visitors: VISITORS,
-        'resets seen by a, b, c': [a, b, c].map(({ stack }) => stack.tracker.stats().hotStoreResets).join(', '),
+        'resets seen by a, b, c': [a, b, c]
+          .map(({ stack }) => stack.tracker.stats().hotStoreResets)
+          .join(', '),
       },
     });
     expect(answers.every((x) => x.status === 200)).toBe(true);

@@ -45,7 +45,15 @@ describe('report realtime --dashboard-url, with the memory hot store', () => {
   });
 
   it('prints the authenticated / anonymous split, overall and for a scope', async () => {
-    const json = await run(['report', 'realtime', '--json', '--dashboard-url', url, '--scope', 'page:/posts/1']);
+    const json = await run([
+      'report',
+      'realtime',
+      '--json',
+      '--dashboard-url',
+      url,
+      '--scope',
+      'page:/posts/1',
+    ]);
     expect(json.code, json.err).toBe(0);
     expect(JSON.parse(json.out)).toEqual({
       activeVisitors: await tracker.activeVisitors(),

@@ -103,7 +103,9 @@ if (cluster !== null) {
       // Every master took a share of the visitors.
       expect(new Set(evalshas.map((s) => s.node)).size).toBe(3);
       expect(await hot.activeVisitors(T0 + 160_000, 5 * 60_000)).toMatchObject({ total: 40 });
-      expect(await hot.activeVisitors(T0 + 160_000, 5 * 60_000, 'community:montreal')).toMatchObject({ total: 40 });
+      expect(await hot.activeVisitors(T0 + 160_000, 5 * 60_000, 'community:montreal')).toMatchObject({
+        total: 40,
+      });
       await deleteKeys(redis, prefix);
     });
 
