@@ -1,12 +1,10 @@
-import { parseArgs } from 'node:util';
-import { type ActiveVisitors, AnonError, isAnonError, type ReportQuery } from '@anon/core';
+import { isAnonError } from '@anon/core';
 import { version } from '../package.json';
-import { FUNNEL_USAGE, isReportName, REPORTS, runReport } from './commands/report.js';
-import { ConnectError, connect, connectRedis } from './connect.js';
-import { parseDay, parseDuration } from './duration.js';
+import { REPORTS } from './commands/report.js';
+import { ConnectError } from './connect.js';
 import { loadOptional, MissingPackageError, OPTIONAL } from './optional-packages.js';
 import { masker, secretsOf } from './secrets.js';
-import { STORE_FLAGS, STORE_HELP, storeFlags } from './store-flags.js';
+import { STORE_HELP } from './store-flags.js';
 import { UsageError } from './usage-error.js';
 
 export interface Io {
@@ -108,13 +106,17 @@ export async function main(argv: string[], given: Io): Promise<number> {
     }
     switch (command) {
       case 'migrate':
-        return await migrate(rest, io);
+        return await (await import('./commands/migrate.js')).migrateCommand(rest, io, HELP.migrate as string);
       case 'report':
-        return await report(rest, io);
+        return await (await import('./commands/report-command.js')).reportCommand(
+          rest,
+          io,
+          HELP.report as string,
+        );
       case 'worker':
         return await (await import('./commands/worker.js')).worker(rest, io, HELP.worker as string);
       case 'purge':
-        return await purge(rest, io);
+        return await (await import('./commands/purge.js')).purgeCommand(rest, io, HELP.purge as string);
       case 'erase':
         return await (await import('./commands/erase.js')).eraseCommand(rest, io, HELP.erase as string);
       case 'dashboard':
@@ -168,178 +170,4 @@ export function fail(err: unknown, io: Io, command?: string): number {
   }
   io.err(`anon: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   return 1;
-}
-
-async function migrate(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: STORE_FLAGS, allowPositionals: false });
-  if (values.help) return help(io, 'migrate');
-  const conn = await connect(storeFlags(values, io.env), { store: 'create' });
-  try {
-    io.out(await conn.prepare());
-    return 0;
-  } finally {
-    await conn.close();
-  }
-}
-
-async function report(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...STORE_FLAGS,
-      from: { type: 'string' },
-      to: { type: 'string' },
-      path: { type: 'string' },
-      'include-bots': { type: 'boolean' },
-      limit: { type: 'string' },
-      json: { type: 'boolean' },
-      scope: { type: 'string' },
-      'dashboard-url': { type: 'string' },
-    },
-  });
-  if (values.help) return help(io, 'report');
-  const [name, ...steps] = positionals;
-  if (name === undefined) throw new UsageError(`report needs a name: ${REPORTS.join(', ')}`);
-  if (!isReportName(name)) throw new UsageError(`unknown report "${name}"; one of ${REPORTS.join(', ')}`);
-  if (name === 'funnel' && steps.length === 0) throw new UsageError(FUNNEL_USAGE);
-  const to = values.to ? parseDay(values.to, '--to') : new Date().toISOString().slice(0, 10);
-  const from = values.from
-    ? parseDay(values.from, '--from')
-    : new Date(Date.parse(`${to}T00:00:00Z`) - 6 * 86_400_000).toISOString().slice(0, 10);
-  if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
-  const limit = values.limit === undefined ? 20 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1)
-    throw new UsageError(`--limit takes a positive whole number (got "${values.limit}")`);
-  const q: ReportQuery = { from, to, limit, includeBots: values['include-bots'] ?? false };
-  if (values.path) q.path = values.path;
-
-  const flags = storeFlags(values, io.env);
-  if (name === 'realtime') {
-    const { overall, scoped, windowMs } = values['dashboard-url']
-      ? await realtimeFromDashboard(values['dashboard-url'], values.scope)
-      : await realtimeFromRedis(flags, values.scope);
-    const json = { activeVisitors: overall, scope: values.scope ?? null, scopeVisitors: scoped, windowMs };
-    const line = (a: ActiveVisitors) => `${a.total} (${a.authenticated} signed in, ${a.anonymous} anonymous)`;
-    const minutes = Math.round(windowMs / 60_000);
-    io.out(
-      values.json
-        ? JSON.stringify(json, null, 2)
-        : `active visitors (last ${minutes} min): ${line(overall)}${scoped ? `\nin ${values.scope}: ${line(scoped)}` : ''}`,
-    );
-    return 0;
-  }
-  const conn = await connect(flags);
-  try {
-    const result = await runReport(conn.store, name, q, steps);
-    io.out(
-      values.json ? JSON.stringify(result.json, null, 2) : `${name} · ${from} → ${to}\n\n${result.text}`,
-    );
-    return 0;
-  } finally {
-    await conn.close();
-  }
-}
-
-interface Realtime {
-  overall: ActiveVisitors;
-  scoped: ActiveVisitors | null;
-  windowMs: number;
-}
-
-/** Real time from the Redis hot store every instance shares. */
-async function realtimeFromRedis(flags: ReturnType<typeof storeFlags>, scope?: string): Promise<Realtime> {
-  const redis = await connectRedis(flags);
-  try {
-    const now = Date.now();
-    const windowMs = 5 * 60_000;
-    const overall = await redis.hot.activeVisitors(now, windowMs);
-    const scoped = scope ? await redis.hot.activeVisitors(now, windowMs, scope) : null;
-    return { overall, scoped, windowMs };
-  } finally {
-    await redis.close();
-  }
-}
-
-/**
- * Real time from an app's mounted dashboard (`GET {url}/api/realtime`): the app's own tracker answers, so it
- * works with the in-process memory hot store too. The dashboard's `authorize` decides (by default: this machine).
- */
-async function realtimeFromDashboard(base: string, scope?: string): Promise<Realtime> {
-  let url: URL;
-  try {
-    url = new URL(`${base.replace(/\/+$/, '')}/api/realtime`);
-  } catch {
-    throw new UsageError(`--dashboard-url is not a URL (got "${base}")`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`--dashboard-url must be http(s) (got "${url.protocol}")`);
-  }
-  if (scope) url.searchParams.set('scope', scope);
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  } catch (error) {
-    throw new AnonError('hot_store_failed', `the dashboard at ${url.origin} did not answer`, {
-      cause: error,
-    });
-  }
-  const body = (await res.json().catch(() => null)) as {
-    total?: number;
-    authenticated?: number;
-    anonymous?: number;
-    windowMinutes?: number;
-    scopes?: ({ scope: string } & ActiveVisitors)[];
-    error?: string | null;
-  } | null;
-  if (!res.ok || body === null || typeof body.total !== 'number') {
-    const why = res.status === 403 ? 'it refused this request (its authorize hook)' : `HTTP ${res.status}`;
-    throw new AnonError('hot_store_failed', `the dashboard's real time failed: ${body?.error ?? why}`);
-  }
-  const split = (a: ActiveVisitors): ActiveVisitors => ({
-    total: a.total,
-    authenticated: a.authenticated ?? 0,
-    anonymous: a.anonymous ?? a.total,
-  });
-  const found = scope ? body.scopes?.find((s) => s.scope === scope) : undefined;
-  return {
-    overall: split(body as ActiveVisitors),
-    scoped: scope ? split(found ?? { total: 0, authenticated: 0, anonymous: 0 }) : null,
-    windowMs: (body.windowMinutes ?? 5) * 60_000,
-  };
-}
-
-async function purge(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...STORE_FLAGS,
-      'older-than': { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-  });
-  if (values.help) return help(io, 'purge');
-  if (!values['older-than']) throw new UsageError('purge needs --older-than, e.g. --older-than 90d');
-  const age = parseDuration(values['older-than'], '--older-than');
-  const before = Date.now() - age;
-  const conn = await connect(storeFlags(values, io.env));
-  try {
-    const dryRun = values['dry-run'] ?? false;
-    const removed = await conn.store.purge(before, { dryRun });
-    const verb = dryRun ? 'would remove' : 'removed';
-    io.out(
-      values.json
-        ? JSON.stringify({ dryRun, before: new Date(before).toISOString(), ...removed })
-        : `${verb} ${removed.sessions} sessions, ${removed.pageViews} page views and ${removed.metrics} metrics started before ${new Date(before).toISOString()}`,
-    );
-    return 0;
-  } finally {
-    await conn.close();
-  }
-}
-
-function help(io: Io, command: string): number {
-  io.out(HELP[command] as string);
-  return 0;
 }

@@ -26,7 +26,7 @@ export interface PGliteLike extends Queryable {
 /** The client `postgresStore` accepts: a node-postgres `Pool` or a `PGlite` instance. */
 export type PostgresClient = PoolLike | PGliteLike;
 
-function isPGlite(client: PostgresClient | Queryable): client is PGliteLike {
+export function isPGlite(client: PostgresClient | Queryable): client is PGliteLike {
   return typeof (client as Partial<PGliteLike>).transaction === 'function';
 }
 
@@ -81,19 +81,23 @@ async function lockFolder(client: PGliteLike, folder: string): Promise<void> {
 }
 
 /**
- * Run `fn` in one transaction on one connection. Pool connections that failed mid-transaction are released
- * with the error so the pool discards them instead of reusing a connection in an unknown state.
+ * Run `fn` in one transaction on one connection; `connection` is what owns the connection's session state (its
+ * temporary tables): the pool's client, or the PGlite instance. Pool connections that failed mid-transaction
+ * are released with the error so the pool discards them instead of reusing a connection in an unknown state.
  */
-export async function inTransaction<T>(client: PostgresClient, fn: (q: Queryable) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  client: PostgresClient,
+  fn: (q: Queryable, connection: object) => Promise<T>,
+): Promise<T> {
   if (isPGlite(client)) {
     await folderLock(client);
-    return client.transaction(fn);
+    return client.transaction((tx) => fn(tx, client));
   }
   const conn = await client.connect();
   let broken: Error | undefined;
   try {
     await conn.query('BEGIN');
-    const result = await fn(conn);
+    const result = await fn(conn, conn);
     await conn.query('COMMIT');
     return result;
   } catch (err) {

@@ -4,8 +4,8 @@ import { type Queryable, rowsOf } from './client.js';
 /**
  * Erase one user (`$1`) inside the caller's transaction: their conversion goes first, its named sessions and
  * the sessions carrying the user id (as `user_id` or `converted_user_id`) are collected, then their metrics,
- * page views (and any other page view carrying the user id, with its metrics) and the sessions themselves are
- * deleted. Aggregates and unique-visitor entries hold no user id and stay.
+ * page views (and any other page view carrying the user id, with its metrics), the sessions themselves and
+ * their bot flags are deleted. Aggregates and unique-visitor entries hold no user id and stay.
  */
 export async function eraseUser(q: Queryable, s: string, userId: string): Promise<EraseResult> {
   const [row] = await rowsOf<EraseResult>(
@@ -25,7 +25,8 @@ export async function eraseUser(q: Queryable, s: string, userId: string): Promis
        WHERE m.session_id IN (SELECT id FROM ids) OR m.view_id IN (SELECT id FROM views)
        RETURNING 1
      ),
-     sessions AS (DELETE FROM ${s}.sessions WHERE id IN (SELECT id FROM ids) RETURNING 1)
+     sessions AS (DELETE FROM ${s}.sessions WHERE id IN (SELECT id FROM ids) RETURNING 1),
+     flags AS (DELETE FROM ${s}.bot_sessions WHERE id IN (SELECT id FROM ids) RETURNING 1)
      SELECT (SELECT count(*) FROM sessions)::int AS sessions, (SELECT count(*) FROM views)::int AS "pageViews",
        (SELECT count(*) FROM metrics)::int AS metrics, (SELECT count(*) FROM conv)::int AS conversions`,
     [userId],

@@ -11,10 +11,14 @@ function hash32(name: string): number {
   return h | 0;
 }
 
+type Purpose = 'migrate' | 'partitions' | 'purge' | 'bot-sessions' | 'statements';
+
+/** The two int4 keys of the advisory lock named `purpose` for `schema`. */
+export function advisoryLockKeys(schema: string, purpose: Purpose): [number, number] {
+  return [LOCK_CLASS, hash32(`${purpose}:${schema}`)];
+}
+
 /** SQL and parameters taking a transaction-scoped advisory lock named `purpose` for `schema`. */
-export function advisoryLock(
-  schema: string,
-  purpose: 'migrate' | 'partitions' | 'purge',
-): [string, unknown[]] {
-  return ['SELECT pg_advisory_xact_lock($1::int, $2::int)', [LOCK_CLASS, hash32(`${purpose}:${schema}`)]];
+export function advisoryLock(schema: string, purpose: Purpose): [string, unknown[]] {
+  return ['SELECT pg_advisory_xact_lock($1::int, $2::int)', advisoryLockKeys(schema, purpose)];
 }

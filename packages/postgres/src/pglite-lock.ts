@@ -182,6 +182,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Take the lock on the PGlite folder `dataDir` (created if missing) for this process, or throw
  * `AnonError('store_unavailable')` naming the process that has it open. A lock left by a process that is gone, or
  * found in a copy of the folder, is taken over. Take it before PGlite opens the folder: opening is what corrupts.
+ *
+ * The store takes it by itself before its first statement; an app calls it before its own `new PGlite(dir)`, so
+ * that the instance never opens a folder another process has open. Taken without a `holder`, the lock passes to
+ * the first PGlite instance a store uses on the folder and is released when that instance closes (or by
+ * `release()`); a second instance in this process is refused until then.
+ *
+ * @example
+ * const lock = await lockPGliteFolder('./analytics-data'); // throws if another process has it open
+ * const store = postgresStore(new PGlite('./analytics-data'));
  */
 export async function lockPGliteFolder(
   dataDir: string,
@@ -214,6 +223,11 @@ export async function lockPGliteFolder(
   const mine = reg.held.get(dir);
   if (mine !== undefined && mine.pid === pid) {
     if (options.holder !== undefined && mine.holder === options.holder) return mine.lock;
+    if (options.holder !== undefined && mine.holder === undefined) {
+      // Taken by the app before its own `new PGlite(dir)`: the first instance a store sees is that one.
+      mine.holder = options.holder;
+      return mine.lock;
+    }
     if (mine.holder?.closed !== true) throw busy(dir, file, pid, true);
     mine.lock.release();
   }

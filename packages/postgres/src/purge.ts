@@ -279,6 +279,8 @@ export async function purge(
     removed[table] += row?.n ?? 0;
   }
   await foldVisitors(q, s);
+  // A purged session's bot flag goes with its rows: one written again afterwards counts anew.
+  await q.query(`DELETE FROM ${s}.bot_sessions WHERE id IN (SELECT id FROM anon_purged_sessions)`);
 
   for (const day of await partitionDays(q, schema, 'page_visitors', days.beforeDay)) {
     await q.query(`DROP TABLE ${s}.${partitionName('page_visitors', day)}`);

@@ -28,6 +28,21 @@ import { Params, pathCondition } from './sql.js';
 // Ties are broken by the key in code-point order (COLLATE "C" compares UTF-8 bytes), nulls first.
 const key = (column: string) => `${column} COLLATE "C" ASC NULLS FIRST`;
 
+/**
+ * The page views an aggregate row (alias `a`) counts, split by login (core's `countedViews`, in SQL): its human
+ * counts, and with `includeBots` its bot views too — `bot_authenticated_views` to the authenticated, the rest
+ * to the anonymous — so views = authenticated + anonymous either way.
+ */
+function countedViews(q: CheckedQuery) {
+  if (!q.includeBots)
+    return { views: 'a.views', authenticated: 'a.authenticated_views', anonymous: 'a.anonymous_views' };
+  return {
+    views: '(a.views + a.bot_views)',
+    authenticated: '(a.authenticated_views + a.bot_authenticated_views)',
+    anonymous: '(a.anonymous_views + a.bot_views - a.bot_authenticated_views)',
+  };
+}
+
 /** Every report of docs/semantics.md as SQL over one schema. */
 export class Reports {
   readonly #s: string;
@@ -38,11 +53,11 @@ export class Reports {
 
   async topPages(db: Queryable, q: CheckedQuery): Promise<TopPageRow[]> {
     const p = new Params();
-    const views = q.includeBots ? 'a.views + a.bot_views' : 'a.views';
+    const c = countedViews(q);
     return rowsOf<TopPageRow>(
       db,
-      `SELECT a.path, sum(${views})::float8 AS views, sum(a.unique_visitors)::float8 AS "uniqueVisitors",
-         sum(a.authenticated_views)::float8 AS "authenticatedViews", sum(a.anonymous_views)::float8 AS "anonymousViews",
+      `SELECT a.path, sum(${c.views})::float8 AS views, sum(a.unique_visitors)::float8 AS "uniqueVisitors",
+         sum(${c.authenticated})::float8 AS "authenticatedViews", sum(${c.anonymous})::float8 AS "anonymousViews",
          CASE WHEN sum(a.time_on_page_count) > 0
            THEN sum(a.time_on_page_sum_ms)::float8 / sum(a.time_on_page_count)::float8 END AS "avgTimeOnPageMs",
          CASE WHEN sum(a.scroll_depth_count) > 0
@@ -50,7 +65,7 @@ export class Reports {
        FROM ${this.#s}.daily_aggregates a
        WHERE ${aggregateWhere(q, p)}
        GROUP BY a.path
-       HAVING sum(${views}) > 0
+       HAVING sum(${c.views}) > 0
        ORDER BY 2 DESC, ${key('a.path')}
        LIMIT ${p.add(q.limit, 'int')}`,
       p.values,
@@ -292,17 +307,16 @@ export class Reports {
 
   /**
    * Two reads, assembled by core's `buildOverview`. Page-view figures per day: the counts from
-   * `daily_aggregates` (which survive purge), the distinct visitor keys of the stored counted views (and, with
-   * bots, the split of stored bot views by `authenticated`, which aggregates do not keep), and the visitors of
-   * purged views from `visitor_rollups` — core's `overviewViewDays`, in SQL. Session figures per day: live
-   * sessions and session rollup rows.
+   * `daily_aggregates` (which survive purge; with bots split by login as `countedViews` does), the distinct
+   * visitor keys of the stored counted views, and the visitors of purged views from `visitor_rollups` — core's
+   * `overviewViewDays`, in SQL. Session figures per day: live sessions and session rollup rows.
    */
   async overview(db: Queryable, q: CheckedQuery): Promise<OverviewReport> {
     const s = this.#s;
     const vp = new Params();
     const from = vp.add(q.from, 'date');
     const to = vp.add(q.to, 'date');
-    const bots = (expr: string) => (q.includeBots ? ` + ${expr}` : '');
+    const c = countedViews(q);
     const viewConds = [`pv.day BETWEEN ${from} AND ${to}`];
     if (!q.includeBots) viewConds.push('NOT pv.is_bot');
     if (q.path !== null) viewConds.push(pathCondition('pv.path', q.path, vp));
@@ -311,18 +325,16 @@ export class Reports {
     // Without a path filter the whole-site rows (path null); with one, the rows of the paths it matches.
     const rollupConds = [`r.day BETWEEN ${from} AND ${to}`];
     rollupConds.push(q.path === null ? 'r.path IS NULL' : pathCondition('r.path', q.path, vp));
-    const authenticatedBots = q.includeBots ? 'count(*) FILTER (WHERE pv.is_bot AND pv.authenticated)' : '0';
     const sp = new Params();
     const [viewRows, sessionRows] = await Promise.all([
       rowsOf<ViewDayFigures & { day: string }>(
         db,
         `WITH parts AS (
-           SELECT a.day, 0 AS visitors, a.views${bots('a.bot_views')} AS views,
-             a.authenticated_views AS authenticated, a.anonymous_views${bots('a.bot_views')} AS anonymous,
-             a.bot_views AS bot_views
+           SELECT a.day, 0 AS visitors, ${c.views} AS views, ${c.authenticated} AS authenticated,
+             ${c.anonymous} AS anonymous, a.bot_views AS bot_views
            FROM ${s}.daily_aggregates a WHERE ${aggregateConds.join(' AND ')}
            UNION ALL
-           SELECT pv.day, count(DISTINCT pv.visitor_key), 0, ${authenticatedBots}, -${authenticatedBots}, 0
+           SELECT pv.day, count(DISTINCT pv.visitor_key), 0, 0, 0, 0
            FROM ${s}.page_views pv WHERE ${viewConds.join(' AND ')} GROUP BY pv.day
            UNION ALL
            SELECT r.day, sum(r.${q.includeBots ? 'visitors_with_bots' : 'visitors'}), 0, 0, 0, 0

@@ -17,7 +17,8 @@ export const AGGREGATE_SELECT = `${dayText('a.day')} AS day, a.path, a.views::fl
   a.time_on_page_count::float8 AS "timeOnPageCount", a.scroll_depth_sum AS "scrollDepthSum",
   a.scroll_depth_count::float8 AS "scrollDepthCount", a.interactions,
   a.mobile_views::float8 AS "mobileViews", a.desktop_views::float8 AS "desktopViews",
-  a.tablet_views::float8 AS "tabletViews", a.bot_views::float8 AS "botViews"`;
+  a.tablet_views::float8 AS "tabletViews", a.bot_views::float8 AS "botViews",
+  a.bot_authenticated_views::float8 AS "botAuthenticatedViews"`;
 
 const touchSelect = (
   p: string,

@@ -89,11 +89,12 @@ export function pathCondition(column: string, pattern: string, p: Params): strin
   return `${column} LIKE ${p.add(like, 'text')}`;
 }
 
-/** Column definitions for an `unnest($1::type[], …)` multi-row insert. */
+/** Column definitions of a multi-row write (`unnest` arrays, or a COPY staging table). */
 export interface UnnestColumn<T> {
   name: string;
-  /** Element type of the array parameter. */
+  /** The column's SQL type (the element type of its array parameter). */
   type: string;
+  /** The row's value as it is: a `text` value is cleaned where it is sent (`text()`, or COPY's encoding). */
   value: (row: T) => unknown;
 }
 
@@ -104,7 +105,7 @@ export interface UnnestColumn<T> {
 export function unnestFrom<T>(columns: UnnestColumn<T>[], rows: T[], p: Params, alias = 'u'): string {
   const args = columns.map((c) =>
     p.add(
-      rows.map((r) => c.value(r)),
+      rows.map(c.type === 'text' ? (r) => text(c.value(r) as string | null) : (r) => c.value(r)),
       `${c.type}[]`,
     ),
   );

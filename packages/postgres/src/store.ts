@@ -33,17 +33,19 @@ import {
   checkStoreSettings,
   checkVisitorSessions,
 } from '@anon/core/adapter';
-import { inTransaction, type PostgresClient, type Queryable, rowsOf } from './client.js';
+import { inTransaction, isPGlite, type PostgresClient, type Queryable, rowsOf } from './client.js';
 import { claimDailyJob } from './daily-jobs.js';
 import { eraseUser } from './erase.js';
 import { isRetryable, storeError } from './errors.js';
+import { advisoryLockKeys } from './locks.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { Partitions } from './partitions.js';
 import { countPurge, purge } from './purge.js';
 import { Reports } from './reports.js';
 import { SESSION_SELECT } from './rows.js';
 import { quoteSchema, text, ts } from './sql.js';
-import { batchDays, writeBatch } from './write.js';
+import type { StagingMode } from './stage.js';
+import { batchParts, type WriteOptions, writeBatch } from './write.js';
 
 /** Options of `postgresStore`. */
 export interface PostgresStoreOptions {
@@ -59,6 +61,11 @@ export interface PostgresStoreOptions {
   timeZone?: string;
   /** Run `migrate()` before the first read or write, once per store. @default true */
   autoMigrate?: boolean;
+  /**
+   * How a batch's rows reach the server: `'copy'` (COPY into a temporary staging table of the connection, then
+   * one set-based statement) or `'unnest'` (one array parameter per column). @default 'copy'
+   */
+  staging?: StagingMode;
 }
 
 /** A `Store` on Postgres or PGlite, with its schema management. */
@@ -94,7 +101,17 @@ function checkOptions(options: PostgresStoreOptions) {
     );
   }
   const settings = checkStoreSettings({ timeZone: options.timeZone }, SOURCE);
-  return { schema, quoted, ahead, settings, autoMigrate: options.autoMigrate ?? true };
+  const staging = options.staging ?? 'copy';
+  if (staging !== 'copy' && staging !== 'unnest') {
+    throw new AnonError(
+      'invalid_config',
+      `staging must be 'copy' or 'unnest', got ${JSON.stringify(staging)}`,
+      {
+        source: 'postgres',
+      },
+    );
+  }
+  return { schema, quoted, ahead, settings, staging, autoMigrate: options.autoMigrate ?? true };
 }
 
 function isMissingPartition(err: unknown): boolean {
@@ -118,10 +135,20 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
     });
   }
   const checked = checkOptions(options);
-  const { schema, quoted, ahead, autoMigrate } = checked;
+  const { schema, quoted, ahead, autoMigrate, staging } = checked;
   // The tracker's settings replace these at `init`.
   let settings = checked.settings;
   const partitions = new Partitions(client, schema, quoted, ahead);
+  const writeOptions: WriteOptions = {
+    staging,
+    pglite: isPGlite(client),
+    botLock: advisoryLockKeys(schema, 'bot-sessions'),
+    // The schema itself names its statements; a long one is cut and told apart by a hash (names end at 63 bytes).
+    statementKey:
+      schema.length <= 48
+        ? schema
+        : `${schema.slice(0, 40)}_${(advisoryLockKeys(schema, 'statements')[1] >>> 0).toString(36)}`,
+  };
   const reports = new Reports(quoted);
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
@@ -198,11 +225,14 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
     write(batch: EventBatch): Promise<WriteResult> {
       return run('write', async () => {
         checkBatch(batch, SOURCE);
-        const days = batchDays(batch);
+        const parts = batchParts(batch);
+        const days = parts.days;
         await partitions.ensure(days);
         for (let attempt = 1; ; attempt++) {
           try {
-            return await inTransaction(client, (q) => writeBatch(q, quoted, batch));
+            return await inTransaction(client, (q, connection) =>
+              writeBatch(q, connection, quoted, parts, writeOptions),
+            );
           } catch (err) {
             if (attempt >= MAX_ATTEMPTS) throw err;
             if (isMissingPartition(err)) {

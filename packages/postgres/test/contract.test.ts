@@ -1,4 +1,4 @@
-import { type StoreProbe, storeContract } from '@anon/testing';
+import { type StoreProbe, storeContract, storeWriterContract } from '@anon/testing';
 import { afterAll } from 'vitest';
 import { backends, freshStore } from './backends.js';
 
@@ -13,5 +13,10 @@ for (const backend of list) {
     const f = await freshStore(backend);
     const probe: StoreProbe = f.probe;
     return { store: f.store, probe, cleanup: f.cleanup };
+  });
+  // The rows bound as arrays instead of copied into staging tables: the same writes, checked the same way.
+  storeWriterContract(`${backend.name}, staging: 'unnest'`, async () => {
+    const f = await freshStore(backend, { staging: 'unnest' });
+    return { store: f.store, probe: f.probe, cleanup: f.cleanup };
   });
 }

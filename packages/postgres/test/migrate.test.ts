@@ -1,8 +1,10 @@
-import { isAnonError } from '@anon/core';
+import { type AnonEvent, isAnonError } from '@anon/core';
+import { recomputeAggregates } from '@anon/core/adapter';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, postgresStore } from '../src/index.js';
 import { backends, freshStore, uniqueSchema } from './backends.js';
-import { batch, DAY_MS, dayOf, ev, T0, visit } from './fixtures.js';
+import { batch, DAY_MS, dayOf, ev, MIN, T0, visit } from './fixtures.js';
+import { storeProbe } from './probe.js';
 
 const list = await backends();
 afterAll(async () => {
@@ -11,6 +13,7 @@ afterAll(async () => {
 
 const TABLES = [
   'batches',
+  'bot_sessions',
   'conversions',
   'daily_aggregates',
   'daily_jobs',
@@ -69,25 +72,63 @@ describe.each(list)('migrations on $name', (backend) => {
     }
   });
 
-  it('a schema at version 1 with data upgrades to the rollup tables, and a purge then folds its sessions', async () => {
+  /**
+   * A schema as an older release left it: the migrations up to `version` only, holding what `events` wrote.
+   * The rows are written by this release into a scratch schema and copied over, each table keeping the columns
+   * it had at `version`, partitions included.
+   */
+  async function olderSchema(version: number, events: AnonEvent[]): Promise<string> {
+    const scratch = await freshStore(backend);
     const schema = uniqueSchema();
     const quoted = `"${schema}"`;
+    const q = (sql: string, params?: unknown[]) => backend.client.query(sql, params);
     try {
-      // The schema as the previous release left it: migration 1 only.
-      await backend.client.query(`CREATE SCHEMA ${quoted}`);
-      await backend.client.query(
+      await scratch.store.write(batch(events));
+      await q(`CREATE SCHEMA ${quoted}`);
+      await q(
         `CREATE TABLE ${quoted}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
            applied_at timestamptz NOT NULL DEFAULT now())`,
       );
-      for (const statement of MIGRATIONS[0]!.statements(quoted)) await backend.client.query(statement);
-      await backend.client.query(
-        `INSERT INTO ${quoted}.schema_migrations (version, name) VALUES (1, 'initial')`,
-      );
-      const v1 = postgresStore(backend.client, { schema, autoMigrate: false });
-      // Partitions of the day written are created by the write itself.
-      const old = visit('old-anon', ['/', '/a'], { start: T0 - 100 * DAY_MS });
-      await v1.write(batch([...old.views.map(ev.view), ev.session(old.session)]));
+      for (const m of MIGRATIONS.filter((m) => m.version <= version)) {
+        for (const statement of m.statements(quoted)) await q(statement);
+        await q(`INSERT INTO ${quoted}.schema_migrations (version, name) VALUES ($1, $2)`, [
+          m.version,
+          m.name,
+        ]);
+      }
+      for (const table of ['page_views', 'page_metrics', 'page_visitors']) {
+        for (const day of await scratch.probe.partitionDays(table)) {
+          const next = dayOf(Date.parse(`${day}T00:00:00Z`) + DAY_MS);
+          await q(
+            `CREATE TABLE ${quoted}.${table}_p${day.replaceAll('-', '')} PARTITION OF ${quoted}.${table}
+             FOR VALUES FROM ('${day}') TO ('${next}')`,
+          );
+        }
+      }
+      for (const table of await tablesOf(schema)) {
+        if (table === 'schema_migrations') continue;
+        const columns = (
+          await q(
+            `SELECT column_name AS name FROM information_schema.columns
+             WHERE table_schema = $1 AND table_name = $2 AND is_generated = 'NEVER' ORDER BY ordinal_position`,
+            [schema, table],
+          )
+        ).rows.map((r) => `"${(r as { name: string }).name}"`);
+        await q(
+          `INSERT INTO ${quoted}.${table} (${columns.join(', ')})
+           SELECT ${columns.join(', ')} FROM "${scratch.schema}".${table}`,
+        );
+      }
+      return schema;
+    } finally {
+      await scratch.cleanup();
+    }
+  }
 
+  it('a schema at version 1 with data upgrades to the rollup tables, and a purge then folds its sessions', async () => {
+    const old = visit('old-anon', ['/', '/a'], { start: T0 - 100 * DAY_MS });
+    const schema = await olderSchema(1, [...old.views.map(ev.view), ev.session(old.session)]);
+    try {
       const store = postgresStore(backend.client, { schema });
       expect(await store.migrate()).toEqual({
         applied: MIGRATIONS.slice(1).map((m) => m.version),
@@ -100,6 +141,52 @@ describe.each(list)('migrations on $name', (backend) => {
       expect(before.sessions).toBe(1);
       expect(await store.purge(T0)).toEqual({ sessions: 1, pageViews: 2, metrics: 0 });
       expect(await store.sessions(q)).toEqual(before);
+    } finally {
+      await backend.client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    }
+  });
+
+  it('a schema at version 2 upgrades to bot sessions: bot views split by login and the human views behind each unique visitor filled in from the stored page views', async () => {
+    const reader = visit('reader', ['/', '/a', '/', '/'], { userId: 'u-1' });
+    const crawler = visit('crawler', ['/', '/a', '/a'], { isBot: true, start: T0 + MIN });
+    const loggedCrawler = visit('crawler-2', ['/a'], { isBot: true, userId: 'u-2', start: T0 + 2 * MIN });
+    const visits = [reader, crawler, loggedCrawler];
+    const views = visits.flatMap((v) => v.views);
+    const schema = await olderSchema(2, [...views.map(ev.view), ...visits.map((v) => ev.session(v.session))]);
+    try {
+      const store = postgresStore(backend.client, { schema });
+      expect(await store.migrate()).toEqual({
+        applied: MIGRATIONS.slice(2).map((m) => m.version),
+        version: MIGRATIONS.at(-1)!.version,
+      });
+      const probe = storeProbe(backend.client, schema);
+      expect(await probe.aggregates()).toEqual(recomputeAggregates(views, []));
+      expect((await probe.aggregates()).find((r) => r.path === '/a')).toMatchObject({
+        views: 1,
+        botViews: 3,
+        botAuthenticatedViews: 1,
+      });
+      expect(
+        await probe.rows(`SELECT path, visitor_key, views FROM "${schema}".page_visitors ORDER BY path`),
+      ).toEqual([
+        { path: '/', visitor_key: 'key-reader', views: 3 },
+        { path: '/a', visitor_key: 'key-reader', views: 1 },
+      ]);
+      // Flagging the reader's session now moves exactly its three views of / and its view of /a.
+      await store.write(
+        batch([
+          {
+            type: 'botsession',
+            id: 'reader:bot',
+            botSession: { sessionId: 'reader', day: reader.session.day, at: T0 },
+          },
+        ]),
+      );
+      const flagged = views.map((v) =>
+        v.sessionId === 'reader' ? { ...v, isBot: true, botReasons: ['rate' as const] } : v,
+      );
+      expect(await probe.aggregates()).toEqual(recomputeAggregates(flagged, []));
+      expect(await probe.rows(`SELECT 1 FROM "${schema}".page_visitors`)).toEqual([]);
     } finally {
       await backend.client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     }

@@ -8,7 +8,7 @@ import { isAnonError } from '@anon/core';
 import { PGlite } from '@electric-sql/pglite';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type PGliteLike, postgresStore, type Queryable } from '../src/index.js';
+import { lockPGliteFolder as appLock, type PGliteLike, postgresStore, type Queryable } from '../src/index.js';
 import { lockPGliteFolder, PGLITE_LOCK_FILE } from '../src/pglite-lock.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -255,6 +255,16 @@ describe('postgresStore on a PGlite folder', () => {
     return client satisfies PGliteLike;
   }
 
+  /** A second PGlite instance on `dir` in this process is refused before it opens the folder. */
+  async function expectSecondInstanceRefused(dir: string) {
+    const second = deferred(dir);
+    const message = await refusal(
+      postgresStore(second, { autoMigrate: false }).topPages({ from: '2026-01-01', to: '2026-01-01' }),
+    );
+    expect(message).toContain('already open in this process');
+    expect(second.opens).toBe(0);
+  }
+
   it('is refused before it opens a folder an app in another process has open, and works once that app closed it', async () => {
     const dir = folder();
     const app = new Child(`
@@ -295,13 +305,22 @@ describe('postgresStore on a PGlite folder', () => {
     const db = new PGlite(dir);
     await postgresStore(db).migrate();
     expect(recordOf(dir).pid).toBe(process.pid);
-    const second = deferred(dir);
-    const message = await refusal(
-      postgresStore(second, { autoMigrate: false }).topPages({ from: '2026-01-01', to: '2026-01-01' }),
-    );
-    expect(message).toContain('already open in this process');
-    expect(second.opens).toBe(0);
+    await expectSecondInstanceRefused(dir);
     await db.close();
+    expect(existsSync(lockFile(dir))).toBe(false);
+  }, 60_000);
+
+  it('an app that locks the folder before its own new PGlite(dir): its store takes that lock over, a second instance is refused', async () => {
+    const dir = folder();
+    const lock = await appLock(dir);
+    expect(recordOf(dir).pid).toBe(process.pid);
+    const db = new PGlite(dir);
+    await postgresStore(db).migrate();
+    expect(recordOf(dir).pid).toBe(process.pid);
+    await expectSecondInstanceRefused(dir);
+    await db.close();
+    expect(existsSync(lockFile(dir))).toBe(false);
+    lock.release();
     expect(existsSync(lockFile(dir))).toBe(false);
   }, 60_000);
 

@@ -8,6 +8,8 @@ export interface StoreProbe {
   session(id: string): Promise<Session | null>;
   aggregates(): Promise<DailyAggregate[]>;
   conversionIds(): Promise<string[]>;
+  /** Ids of the page views flagged bot, and `viewId:metric` of the metrics flagged bot. */
+  botRowIds(): Promise<{ pageViews: string[]; metrics: string[] }>;
   /** Tables of the schema with a row whose text form contains `text` (the erasure check). */
   tablesHolding(text: string): Promise<string[]>;
   /** Any SQL, for the tests' own checks. */
@@ -96,7 +98,15 @@ export function storeProbe(client: PostgresClient, schema: string): StoreProbe {
         desktopViews: num(r.desktop_views),
         tabletViews: num(r.tablet_views),
         botViews: num(r.bot_views),
+        botAuthenticatedViews: num(r.bot_authenticated_views),
       }));
+    },
+    async botRowIds() {
+      const pageViews = await rows<{ id: string }>(`SELECT id FROM ${s}.page_views WHERE is_bot ORDER BY id`);
+      const metrics = await rows<{ id: string }>(
+        `SELECT view_id || ':' || metric AS id FROM ${s}.page_metrics WHERE is_bot ORDER BY 1`,
+      );
+      return { pageViews: pageViews.map((r) => r.id), metrics: metrics.map((r) => r.id) };
     },
     async tablesHolding(text) {
       // Every table the schema holds, partitions included; a row's text form carries every column.

@@ -1,5 +1,6 @@
 import { initial } from './0001-initial.js';
 import { rollups } from './0002-rollups.js';
+import { botSessions } from './0003-bot-sessions.js';
 
 /**
  * One schema version. Migrations ship as TypeScript string modules (not loose `.sql` files) so they survive
@@ -14,4 +15,4 @@ export interface Migration {
 }
 
 /** Every migration, in version order. Append only: a shipped migration never changes. */
-export const MIGRATIONS: readonly Migration[] = [initial, rollups];
+export const MIGRATIONS: readonly Migration[] = [initial, rollups, botSessions];
