@@ -87,6 +87,8 @@ function killedWorker(
       await new Promise(() => {});
     });
     queue.enqueue(events);
+    // The queue's timers do not hold a process open: keep this one alive until the kill.
+    setInterval(() => {}, 1_000);
   `;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
     cwd: ROOT,
