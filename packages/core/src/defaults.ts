@@ -95,7 +95,8 @@ const MAX_KEYS = 16;
 
 /**
  * HMAC-SHA-256 through `crypto.subtle`, hex-encoded. Imported `CryptoKey`s are cached per key (a salt changes
- * once a day) in a small bounded map, so a request costs one `sign`.
+ * once a day) in a small bounded map, so a request costs one `sign`; `forget(key)` drops one (the engine
+ * calls it when a salt expires).
  */
 export function webCryptoHasher(): Hasher {
   const keys = new Map<string, Promise<CryptoKey>>();
@@ -124,6 +125,9 @@ export function webCryptoHasher(): Hasher {
     async hmac(key, message) {
       const signature = await webCrypto().subtle.sign('HMAC', await keyFor(key), encoder.encode(message));
       return toHex(new Uint8Array(signature));
+    },
+    forget(key) {
+      keys.delete(key);
     },
   };
 }
@@ -191,6 +195,7 @@ export function defaultHasher(): Hasher {
   if (node === null) return web;
   return {
     hmac: web.hmac,
+    forget: web.forget,
     hmacSync: (key, message) => node.createHmac('sha256', key).update(message).digest('hex'),
   };
 }

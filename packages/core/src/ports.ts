@@ -306,6 +306,11 @@ export interface Hasher {
    * whole batch of visitors in one loop with it, and falls back to `hmac` when it is absent.
    */
   hmacSync?(key: string, message: string): string;
+  /**
+   * Drop whatever the hasher keeps for `key` (an imported key, a cached state). The engine calls it for each
+   * daily salt that leaves the current/previous pair, so no expired salt stays in memory.
+   */
+  forget?(key: string): void;
 }
 
 export interface Logger {

@@ -74,11 +74,17 @@ function saltCache(deps: VisitorKeyDeps, salt: string): Lru<string, string> {
   return lru;
 }
 
-/** Forgets the keys of salts that left the pair, once per period. */
+/** Forgets the keys of salts that left the pair, and the hasher's state for them, once per period. */
 function follow(deps: VisitorKeyDeps, salts: SaltPair): void {
   if (deps.cache.period === salts.period) return;
   for (const salt of deps.cache.bySalt.keys()) {
-    if (salt !== salts.current && salt !== salts.previous) deps.cache.bySalt.delete(salt);
+    if (salt === salts.current || salt === salts.previous) continue;
+    deps.cache.bySalt.delete(salt);
+    try {
+      deps.hasher.forget?.(salt);
+    } catch {
+      // An injected hasher that cannot forget keeps its own state; the keys above are gone all the same.
+    }
   }
   deps.cache.period = salts.period;
 }
