@@ -45,6 +45,21 @@ export async function postgresValues(db: Database): Promise<{ tables: number; va
   return { tables: tables.length, values };
 }
 
+/** Every document of every collection of an emulated Mongo database, as JSON. */
+export function mongoValues(db: {
+  collectionNames(): string[];
+  collection(name: string): { snapshot(): unknown[] };
+}): { collections: number; values: string[] } {
+  const names = db.collectionNames();
+  const values = names.flatMap((name) =>
+    db
+      .collection(name)
+      .snapshot()
+      .map((doc) => JSON.stringify(doc)),
+  );
+  return { collections: names.length, values };
+}
+
 /** The needles found in `values`, each with where it was found first. */
 export function findings(values: readonly string[], needles: readonly string[]): string[] {
   const found: string[] = [];
