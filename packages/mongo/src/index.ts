@@ -11,4 +11,4 @@ export type {
   MongoWriteModel,
 } from './db-like.js';
 export { INDEXES } from './indexes.js';
-export { type MongoStore, type MongoStoreOptions, mongoStore, TTL_GRACE_DAYS } from './mongo-store.js';
+export { type MongoStore, type MongoStoreOptions, mongoStore, TTL_GRACE_DAYS } from './store.js';

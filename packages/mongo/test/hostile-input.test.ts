@@ -294,7 +294,17 @@ describe('hostile input: request data is only ever a value', () => {
     for (const prefix of ['$anon_', 'a.b', 'x y', 'é', 'a'.repeat(41)]) {
       expect(() => mongoStore(new EmulatedDb(), { prefix })).toThrow(/\[anon\] \[mongo\] prefix/);
     }
-    expect(() => mongoStore(new EmulatedDb(), { retentionDays: 0 })).toThrow(/retentionDays/);
     expect(() => mongoStore({} as never)).toThrow(/needs a Db/);
+  });
+
+  it('takes retention from the tracker through init, and refuses the removed retentionDays option', () => {
+    const removed = { retentionDays: 30 } as never;
+    expect(() => mongoStore(new EmulatedDb(), removed)).toThrow(
+      expect.objectContaining({ code: 'invalid_config', message: expect.stringMatching(/init\(\)/) }),
+    );
+    const store = mongoStore(new EmulatedDb());
+    expect(() => store.init({ timeZone: 'UTC', retentionDays: 0 })).toThrow(
+      expect.objectContaining({ code: 'invalid_config', message: expect.stringMatching(/retentionDays/) }),
+    );
   });
 });

@@ -32,6 +32,7 @@ import {
   checkQuery as checkReportQuery,
   checkStoreSettings,
   checkVisitorSessions,
+  DEFAULT_STORE_SETTINGS,
 } from '@anon/core/adapter';
 import { inTransaction, isPGlite, type PostgresClient, type Queryable, rowsOf } from './client.js';
 import { claimDailyJob } from './daily-jobs.js';
@@ -53,12 +54,6 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Day partitions created ahead of the latest day written (and of today, by `migrate()`). @default 7 */
   partitionsAhead?: number;
-  /**
-   * IANA time zone days are counted in, until the tracker's `init` hands over its own: `purge` uses it for
-   * the unique-visitor cut-off day and `migrate` for "today". @default 'UTC'
-   * @deprecated The tracker passes its `timeZone` through `init`; set it there, once.
-   */
-  timeZone?: string;
   /** Run `migrate()` before the first read or write, once per store. @default true */
   autoMigrate?: boolean;
   /**
@@ -70,7 +65,11 @@ export interface PostgresStoreOptions {
 
 /** A `Store` on Postgres or PGlite, with its schema management. */
 export interface PostgresStore extends Store {
-  /** Take the tracker's `timeZone` (for "today" at `migrate` and the purge's cut-off day). */
+  /**
+   * Take the tracker's `timeZone` (the tracker calls it at start): "today" at `migrate` and the purge's cut-off
+   * day for unique visitors are counted in it. Until then: UTC. Call it yourself before `migrate` or `purge`
+   * when no tracker runs in the process (a script, the CLI).
+   */
   init(settings: StoreSettings): void;
   /** The schema this store uses. */
   readonly schema: string;
@@ -100,7 +99,14 @@ function checkOptions(options: PostgresStoreOptions) {
       },
     );
   }
-  const settings = checkStoreSettings({ timeZone: options.timeZone }, SOURCE);
+  if ((options as { timeZone?: unknown }).timeZone !== undefined) {
+    // Removed in 0.x: a JavaScript caller still passing it would otherwise count days in UTC unawares.
+    throw new AnonError(
+      'invalid_config',
+      'postgresStore() no longer takes timeZone: the tracker hands its own through store.init()',
+      { source: 'postgres' },
+    );
+  }
   const staging = options.staging ?? 'copy';
   if (staging !== 'copy' && staging !== 'unnest') {
     throw new AnonError(
@@ -111,7 +117,7 @@ function checkOptions(options: PostgresStoreOptions) {
       },
     );
   }
-  return { schema, quoted, ahead, settings, staging, autoMigrate: options.autoMigrate ?? true };
+  return { schema, quoted, ahead, staging, autoMigrate: options.autoMigrate ?? true };
 }
 
 function isMissingPartition(err: unknown): boolean {
@@ -136,8 +142,8 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
   }
   const checked = checkOptions(options);
   const { schema, quoted, ahead, autoMigrate, staging } = checked;
-  // The tracker's settings replace these at `init`.
-  let settings = checked.settings;
+  // The tracker's defaults until its `init` hands over its own settings.
+  let settings: StoreSettings = DEFAULT_STORE_SETTINGS;
   const partitions = new Partitions(client, schema, quoted, ahead);
   const writeOptions: WriteOptions = {
     staging,

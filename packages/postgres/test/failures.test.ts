@@ -64,11 +64,15 @@ describe('failures', () => {
   });
 
   it('bad options and bad report queries are typed errors', async () => {
-    for (const options of [{ partitionsAhead: -1 }, { partitionsAhead: 1.5 }, { timeZone: 'Mars/Olympus' }]) {
+    // `timeZone` was removed: the tracker hands it over through `init`.
+    for (const options of [{ partitionsAhead: -1 }, { partitionsAhead: 1.5 }, { timeZone: 'UTC' } as never]) {
       expect(() => postgresStore(db, options), JSON.stringify(options)).toThrow(
         expect.objectContaining({ code: 'invalid_config' }),
       );
     }
+    expect(() => postgresStore(db).init({ timeZone: 'Mars/Olympus', retentionDays: 90 })).toThrow(
+      expect.objectContaining({ code: 'invalid_config' }),
+    );
     expect(() => postgresStore({} as never)).toThrow(expect.objectContaining({ code: 'invalid_config' }));
     const store = postgresStore(db, { schema: uniqueSchema() });
     const q = { from: '2026-01-01', to: '2026-01-31' };

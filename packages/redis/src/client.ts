@@ -1,4 +1,4 @@
-import { AnonError, type AnonErrorCode, type Logger } from '@anon/core';
+import { AnonError, type AnonErrorCode } from '@anon/core';
 import type { Cluster, Redis } from 'ioredis';
 
 /** An ioredis client the user built: a single `Redis` (or Sentinel) connection, or a `Cluster`. */
@@ -6,6 +6,11 @@ export type RedisClient = Redis | Cluster;
 
 /** A registered script: call it alone, or queue it on a pipeline under its `command` name. */
 export type ScriptFn = ((...args: (string | number)[]) => Promise<unknown>) & { readonly command: string };
+
+/** A typed error of this package: its message reads `[anon] [redis] …`. */
+export function redisError(code: AnonErrorCode, message: string, cause?: unknown): AnonError {
+  return new AnonError(code, message, cause === undefined ? { source: 'redis' } : { source: 'redis', cause });
+}
 
 /** Statuses in which a command would only wait in the offline queue: fail fast instead. */
 const DOWN = new Set(['reconnecting', 'close', 'end', 'disconnecting']);
@@ -118,19 +123,12 @@ export async function guarded<T>(
   run: () => Promise<T>,
 ): Promise<T> {
   if (!isUsable(client)) {
-    throw new AnonError(code, `${operation} failed: Redis connection is ${client.status}`, {
-      source: 'redis',
-    });
+    throw redisError(code, `${operation} failed: Redis connection is ${client.status}`);
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () =>
-        reject(
-          new AnonError(code, `${operation} failed: no answer from Redis in ${timeoutMs} ms`, {
-            source: 'redis',
-          }),
-        ),
+      () => reject(redisError(code, `${operation} failed: no answer from Redis in ${timeoutMs} ms`)),
       timeoutMs,
     );
   });
@@ -139,32 +137,8 @@ export async function guarded<T>(
   } catch (error) {
     if (error instanceof AnonError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    throw new AnonError(code, `${operation} failed: ${reason}`, { source: 'redis', cause: error });
+    throw redisError(code, `${operation} failed: ${reason}`, error);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Logs a warning at most once per `intervalMs`, with how many were suppressed since the last one. */
-export class ThrottledWarning {
-  #last = Number.NEGATIVE_INFINITY;
-  #suppressed = 0;
-  readonly #logger: Logger;
-  readonly #intervalMs: number;
-
-  constructor(logger: Logger, intervalMs: number) {
-    this.#logger = logger;
-    this.#intervalMs = intervalMs;
-  }
-
-  warn(message: string, data: Record<string, unknown> = {}): void {
-    const now = Date.now();
-    if (now - this.#last < this.#intervalMs) {
-      this.#suppressed++;
-      return;
-    }
-    this.#last = now;
-    this.#logger.warn(message, this.#suppressed > 0 ? { ...data, suppressed: this.#suppressed } : data);
-    this.#suppressed = 0;
   }
 }

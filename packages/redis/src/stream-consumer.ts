@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { AnonError, type AnonEvent, type BatchHandler, type Consumer } from '@anon/core';
-import { isCluster, type RedisClient, type ThrottledWarning } from './client.js';
+import type { AnonEvent, BatchHandler, Consumer } from '@anon/core';
+import type { LogThrottle } from '@anon/core/adapter';
+import { isCluster, type RedisClient, redisError } from './client.js';
 import { FIELD, nextStamp } from './stream-producer.js';
 
 /** Settings of the consuming side, checked by `redisStreamQueue`. */
@@ -13,7 +14,8 @@ export interface ConsumerSettings {
   claimIdleMs: number;
   retryInitialMs: number;
   retryMaxMs: number;
-  warning: ThrottledWarning;
+  /** Where failures are logged (the queue's throttle: one line per message per window). */
+  log: LogThrottle;
   /** Told the stream's length after each acknowledgement and each idle read (no extra round trip per call). */
   onLength(length: number, sentAt: number): void;
   /** Counts entries that could not be delivered (not anon events, or trimmed before delivery). */
@@ -49,17 +51,8 @@ interface ConsumerState {
  * redelivery change nothing. Deleting assumes one consumer group per stream (this queue's).
  */
 export function streamConsumers(redis: RedisClient, settings: ConsumerSettings): StreamConsumers {
-  const {
-    stream,
-    group,
-    consumerName,
-    batchSize,
-    blockMs,
-    claimIdleMs,
-    retryInitialMs,
-    retryMaxMs,
-    warning,
-  } = settings;
+  const { stream, group, consumerName, batchSize, blockMs, claimIdleMs, retryInitialMs, retryMaxMs, log } =
+    settings;
   const consumers = new Set<ConsumerState>();
 
   const sleep = (state: ConsumerState, ms: number): Promise<void> =>
@@ -133,7 +126,7 @@ export function streamConsumers(redis: RedisClient, settings: ConsumerSettings):
         return;
       } catch (error) {
         // Unacknowledged entries are redelivered and deduplicated by the store: retrying is enough.
-        warning.warn('[anon] [redis] XACK/XDEL failed; retrying', {
+        log.warn('[anon] [redis] XACK/XDEL failed; retrying', {
           error: error instanceof Error ? error.message : String(error),
         });
         if (state.stopping) return;
@@ -151,9 +144,9 @@ export function streamConsumers(redis: RedisClient, settings: ConsumerSettings):
     const { ids, events, bad } = decode(entries);
     if (bad.length > 0) {
       settings.onDropped(bad.length);
-      warning.warn(
-        `[anon] [redis] ${bad.length} stream entries were not anon events (or were trimmed); skipped`,
-      );
+      log.warn('[anon] [redis] stream entries that were not anon events (or were trimmed) were skipped', {
+        entries: bad.length,
+      });
       await ack(state, bad);
     }
     if (ids.length === 0) return;
@@ -165,11 +158,10 @@ export function streamConsumers(redis: RedisClient, settings: ConsumerSettings):
         try {
           await handler({ id, events });
           break;
-        } catch (error) {
-          warning.warn('[anon] [redis] a batch handler failed; the batch will be retried', {
-            error: error instanceof Error ? error.message : String(error),
-          });
-          // Left pending when stopping: another worker reclaims it after `claimIdleMs`.
+        } catch {
+          // The handler reports its own failure (the tracker's worker logs it, throttled): a line here
+          // would stack a second one on each. Left pending when stopping: another worker reclaims it after
+          // `claimIdleMs`.
           if (state.stopping) return;
           await sleep(state, backoff(attempt));
           if (state.stopping) return;
@@ -208,7 +200,9 @@ export function streamConsumers(redis: RedisClient, settings: ConsumerSettings):
     const deleted = reply[2] ?? [];
     if (deleted.length > 0) {
       settings.onDropped(deleted.length);
-      warning.warn(`[anon] [redis] ${deleted.length} pending stream entries were trimmed before delivery`);
+      log.warn('[anon] [redis] pending stream entries were trimmed before delivery', {
+        entries: deleted.length,
+      });
     }
     return [String(reply[0]), reply[1] ?? []];
   };
@@ -248,7 +242,7 @@ export function streamConsumers(redis: RedisClient, settings: ConsumerSettings):
       } catch (error) {
         if (state.stopping) break;
         if (error instanceof Error && error.message.startsWith('NOGROUP')) groupReady = false;
-        warning.warn('[anon] [redis] reading the stream failed; retrying', {
+        log.warn('[anon] [redis] reading the stream failed; retrying', {
           error: error instanceof Error ? error.message : String(error),
         });
         await sleep(state, backoff(failures++));
@@ -269,7 +263,7 @@ export function streamConsumers(redis: RedisClient, settings: ConsumerSettings):
   return {
     consume(handler) {
       if (typeof handler !== 'function') {
-        throw new AnonError('invalid_input', 'consume needs a handler function', { source: 'redis' });
+        throw redisError('invalid_input', 'consume needs a handler function');
       }
       // Blocking reads get their own connection: on the shared one they would hold up every other command.
       // It queues commands until it is ready, even when the app's client fails fast (enableOfflineQueue: false),

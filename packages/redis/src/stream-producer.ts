@@ -1,5 +1,6 @@
 import type { AnonEvent } from '@anon/core';
-import type { RedisClient, ThrottledWarning } from './client.js';
+import type { LogThrottle } from '@anon/core/adapter';
+import type { RedisClient } from './client.js';
 
 /** Settings of the sending side, checked by `redisStreamQueue`. */
 export interface ProducerSettings {
@@ -9,7 +10,8 @@ export interface ProducerSettings {
   sendBatchSize: number;
   retryInitialMs: number;
   retryMaxMs: number;
-  warning: ThrottledWarning;
+  /** Where failures are logged (the queue's throttle: one line per message per window). */
+  log: LogThrottle;
   /** Told the stream's length after each send (read in the same pipeline, so at no extra round trip). */
   onLength(length: number, sentAt: number): void;
   /** Counts events dropped (buffer overflow, close). */
@@ -43,7 +45,7 @@ export const nextStamp = (): number => ++stamps;
  * down they stay there (the oldest dropped past `bufferSize`) and go out, in order, when it returns.
  */
 export function streamProducer(redis: RedisClient, settings: ProducerSettings): StreamProducer {
-  const { stream, maxLength, bufferSize, sendBatchSize, retryInitialMs, retryMaxMs, warning } = settings;
+  const { stream, maxLength, bufferSize, sendBatchSize, retryInitialMs, retryMaxMs, log } = settings;
   let buffer: Pending[] = [];
   let inFlight: Pending[] = [];
   let nextSeq = 0;
@@ -128,8 +130,9 @@ export function streamProducer(redis: RedisClient, settings: ProducerSettings): 
     } catch (error) {
       if (failed.length === 0) failed = sending;
       sendFailures++;
-      warning.warn(`[anon] [redis] could not add ${failed.length} events to the stream; they stay buffered`, {
+      log.warn('[anon] [redis] could not add events to the stream; they stay buffered', {
         error: error instanceof Error ? error.message : String(error),
+        events: failed.length,
         buffered: buffer.length + failed.length,
       });
       // Back at the front, in order: what was not sent goes first once Redis answers again.

@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { AnonError, consoleLogger, type Logger, type Queue } from '@anon/core';
-import { type RedisClient, ThrottledWarning } from './client.js';
+import { consoleLogger, type Logger, type Queue } from '@anon/core';
+import { createLogThrottle } from '@anon/core/adapter';
+import { type RedisClient, redisError } from './client.js';
 import { streamConsumers } from './stream-consumer.js';
 import { streamProducer } from './stream-producer.js';
+
+/** Shortest time between two lines of the same failure (the queue retries far more often while Redis is down). */
+const LOG_EVERY_MS = 10_000;
 
 export interface RedisStreamQueueOptions {
   /** The stream's key. It has no TTL (it holds undelivered events); `maxLength` bounds it. @default 'anon:events' */
@@ -36,7 +40,12 @@ export interface RedisStreamQueueOptions {
   retryMaxMs?: number;
   /** How long `close()` keeps trying to send what is buffered before dropping it. @default 5_000 */
   closeTimeoutMs?: number;
-  /** Where failures are reported, at most one line per 10 s. @default consoleLogger() from @anon/core */
+  /**
+   * Where failures are reported: at most one line per 10 s for each kind of failure, with the count of the
+   * lines held back meanwhile (`suppressed`). A failing handler is not logged here: the handler reports its
+   * own failures (the tracker's worker does), and the queue retries the batch.
+   * @default consoleLogger() from @anon/core
+   */
   logger?: Logger;
 }
 
@@ -74,7 +83,7 @@ export function redisStreamQueue(redis: RedisClient, options: RedisStreamQueueOp
   const retryInitialMs = nonNegative(options.retryInitialMs ?? 100, 'retryInitialMs');
   const retryMaxMs = Math.max(retryInitialMs, nonNegative(options.retryMaxMs ?? 5_000, 'retryMaxMs'));
   const closeTimeoutMs = nonNegative(options.closeTimeoutMs ?? 5_000, 'closeTimeoutMs');
-  const warning = new ThrottledWarning(options.logger ?? consoleLogger(), 10_000);
+  const log = createLogThrottle(options.logger ?? consoleLogger(), { everyMs: LOG_EVERY_MS });
 
   let droppedCount = 0;
   let closed = false;
@@ -98,7 +107,7 @@ export function redisStreamQueue(redis: RedisClient, options: RedisStreamQueueOp
     sendBatchSize,
     retryInitialMs,
     retryMaxMs,
-    warning,
+    log,
     onLength,
     onDropped,
   });
@@ -111,7 +120,7 @@ export function redisStreamQueue(redis: RedisClient, options: RedisStreamQueueOp
     claimIdleMs,
     retryInitialMs,
     retryMaxMs,
-    warning,
+    log,
     onLength,
     onDropped,
   });
@@ -122,7 +131,7 @@ export function redisStreamQueue(redis: RedisClient, options: RedisStreamQueueOp
     },
 
     consume(handler) {
-      if (closed) throw new AnonError('closed', 'the queue is closed', { source: 'redis' });
+      if (closed) throw redisError('closed', 'the queue is closed');
       return consumers.consume(handler);
     },
 
@@ -150,21 +159,21 @@ export function redisStreamQueue(redis: RedisClient, options: RedisStreamQueueOp
 
 function nonEmpty(value: string, name: string): string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw new AnonError('invalid_config', `${name} must be a non-empty string`, { source: 'redis' });
+    throw redisError('invalid_config', `${name} must be a non-empty string`);
   }
   return value;
 }
 
 function positiveInteger(value: number, name: string): number {
   if (!(Number.isInteger(value) && value >= 1)) {
-    throw new AnonError('invalid_config', `${name} must be an integer ≥ 1`, { source: 'redis' });
+    throw redisError('invalid_config', `${name} must be an integer ≥ 1`);
   }
   return value;
 }
 
 function nonNegative(value: number, name: string): number {
   if (!(Number.isFinite(value) && value >= 0)) {
-    throw new AnonError('invalid_config', `${name} must be a finite number ≥ 0`, { source: 'redis' });
+    throw redisError('invalid_config', `${name} must be a finite number ≥ 0`);
   }
   return value;
 }

@@ -220,6 +220,44 @@ suite('redisStreamQueue (single Redis)', () => {
     }
   });
 
+  it('logs a skipped entry once with its count, and leaves a failing handler to report its own failure', async () => {
+    const key = stream('logged');
+    const redis = clients[0] as Redis;
+    const lines: { msg: string; data?: Record<string, unknown> }[] = [];
+    const keep = (msg: string, data?: Record<string, unknown>) => void lines.push({ msg, data });
+    const queue = redisStreamQueue(client(), {
+      stream: key,
+      blockMs: 100,
+      retryInitialMs: 10,
+      logger: { warn: keep, error: keep },
+    });
+    queues.push(queue);
+    // Two entries some other program wrote, then five events: one read delivers all seven.
+    await redis.xadd(key, '*', 'x', 'not an anon event');
+    await redis.xadd(key, '*', 'x', 'nor this');
+    queue.enqueue(events(5));
+    await queue.flush();
+    let calls = 0;
+    const handled: string[] = [];
+    const consumer = queue.consume(async (batch) => {
+      calls++;
+      // The tracker's worker reports its store's failure itself (its failure log), then rethrows.
+      if (calls <= 3) throw new Error('store down');
+      handled.push(...batch.events.map((e) => e.id));
+    });
+    expect(await waitFor(() => handled.length === 5, 10_000)).toBe(true);
+    await consumer.stop();
+    expect(calls).toBe(4);
+    // One line, its count in the data; the handler's three failures add none: they are the handler's to say.
+    expect(lines).toEqual([
+      {
+        msg: '[anon] [redis] stream entries that were not anon events (or were trimmed) were skipped',
+        data: { entries: 2 },
+      },
+    ]);
+    expect(queue.dropped()).toBe(2);
+  });
+
   it('rejects a bad configuration with a typed error', () => {
     const redis = clients[0] as Redis;
     expect(() => redisStreamQueue(redis, { batchSize: 0 })).toThrow(/batchSize/);

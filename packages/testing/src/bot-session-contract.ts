@@ -11,6 +11,7 @@ import {
 } from '@anon/core';
 import { recomputeAggregates } from '@anon/core/adapter';
 import { describe, expect, it } from 'vitest';
+import { contractTraffic } from './contract-traffic.js';
 import {
   batchOf,
   botSessionEvent,
@@ -28,7 +29,7 @@ import {
   pageViewEvent,
   sessionEvent,
 } from './fixtures.js';
-import { generateTraffic, type Traffic, type TrafficOptions } from './generate-traffic.js';
+import type { Traffic, TrafficOptions } from './generate-traffic.js';
 import { type StoreHarness, type StoreProbe, storePerTest } from './harness.js';
 import type { RegisterCheck } from './live-reports-contract.js';
 import { mergeSessionSummary } from './merge-session.js';
@@ -501,11 +502,7 @@ export function botSessionContract(
   options: BotSessionContractOptions = {},
 ): void {
   const timeout = options.timeoutMs ?? 60_000;
-  let cached: Traffic | null = null;
-  const traffic = () => {
-    cached ??= generateTraffic({ seed: 20260115, visitors: 30, days: 3, ...options.traffic });
-    return cached;
-  };
+  const traffic = contractTraffic(options.traffic);
   describe(`bot-session contract: ${name}`, () => {
     const h = storePerTest(create, timeout);
     const check: RegisterCheck = (label, body, ms) => it(label, body, ms);

@@ -9,8 +9,9 @@ import type {
   Store,
 } from '@anon/core';
 import { describe, expect, it } from 'vitest';
+import { contractTraffic } from './contract-traffic.js';
 import { DAY_MS } from './fixtures.js';
-import { generateTraffic, type Traffic, type TrafficOptions } from './generate-traffic.js';
+import type { Traffic, TrafficOptions } from './generate-traffic.js';
 import { type StoreHarness, type StoreProbe, storePerTest } from './harness.js';
 import type { RegisterCheck } from './live-reports-contract.js';
 import { staleBatches } from './stale-summaries.js';
@@ -341,11 +342,7 @@ export function purgeRollupContract(
   options: PurgeRollupContractOptions = {},
 ): void {
   const timeout = options.timeoutMs ?? 60_000;
-  let cached: Traffic | null = null;
-  const traffic = () => {
-    cached ??= generateTraffic({ seed: 20260115, visitors: 30, days: 3, ...options.traffic });
-    return cached;
-  };
+  const traffic = contractTraffic(options.traffic);
   describe(`purge-rollup contract: ${name}`, () => {
     const h = storePerTest(create, timeout);
     registerPurgeRollupChecks((label, body, ms) => it(label, body, ms), h, traffic, timeout);

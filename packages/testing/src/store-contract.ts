@@ -13,6 +13,7 @@ import { MAX_FUNNEL_STEPS, recomputeAggregates } from '@anon/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { registerBotSessionChecks } from './bot-session-contract.js';
 import { registerClaimDailyJobChecks } from './claim-daily-job-contract.js';
+import { contractTraffic } from './contract-traffic.js';
 import { erasureContract } from './erasure-contract.js';
 import { expectReportsEqual, readReports } from './expect-reports.js';
 import {
@@ -35,7 +36,7 @@ import {
   pageViewEvent,
   sessionEvent,
 } from './fixtures.js';
-import { generateTraffic, type Traffic, type TrafficOptions } from './generate-traffic.js';
+import type { TrafficOptions } from './generate-traffic.js';
 import { type StoreHarness, type StoreProbe, type StoreWriterHarness, storePerTest } from './harness.js';
 import { registerLiveReportChecks } from './live-reports-contract.js';
 import { mergeSessionSummary } from './merge-session.js';
@@ -168,11 +169,7 @@ function registerContract(
   parts: ContractParts,
 ): void {
   const timeout = options.timeoutMs ?? 60_000;
-  let cachedTraffic: Traffic | null = null;
-  const traffic = (): Traffic => {
-    cachedTraffic ??= generateTraffic({ seed: 20260115, visitors: 30, days: 3, ...options.traffic });
-    return cachedTraffic;
-  };
+  const traffic = contractTraffic(options.traffic);
   const when =
     (on: boolean) =>
     (label: string, body: () => Promise<void>, ms: number): void => {

@@ -123,13 +123,3 @@ export function checkVisitorSessions(
   }
   return [...new Set(visitorKeys as string[])];
 }
-
-/** Checks `purge`'s `before`: a finite time in milliseconds. */
-export function checkPurgeBefore(before: unknown, source: string): Millis {
-  if (typeof before !== 'number' || !Number.isFinite(before)) {
-    throw new AnonError('invalid_input', `purge() needs a finite time, got ${String(before).slice(0, 50)}`, {
-      source,
-    });
-  }
-  return before;
-}

@@ -21,7 +21,6 @@ export {
   type CheckedQuery,
   checkFunnelSteps,
   checkMaxSteps,
-  checkPurgeBefore,
   checkQuery,
   checkVisitorSessions,
   DEFAULT_MAX_STEPS,
@@ -49,6 +48,7 @@ export {
   type SummaryPart,
   type ViewFold,
 } from './live-session.js';
+export { createLogThrottle, type LogThrottle, type LogThrottleOptions } from './log-throttle.js';
 export {
   buildOverview,
   countedViews,

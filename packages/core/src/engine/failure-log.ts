@@ -1,3 +1,4 @@
+import { createLogThrottle } from '../adapter/log-throttle.js';
 import { AnonError, type AnonErrorCode } from '../errors.js';
 import type { Clock, Logger } from '../ports.js';
 
@@ -9,23 +10,21 @@ export interface FailureLog {
 
 const LOG_EVERY_MS = 60_000;
 
-/** A failure counter that logs through `logger`, rate-limited per message with `clock`. */
+/**
+ * A failure counter that logs through `logger`, one line per message a minute (the shared log throttle, on
+ * `clock`); a line held back is counted in the next one's `suppressed`.
+ */
 export function createFailureLog(logger: Logger, clock: Clock): FailureLog {
   let failures = 0;
-  const lastLogged = new Map<string, number>();
+  const log = createLogThrottle(logger, { everyMs: LOG_EVERY_MS, now: () => clock.now() });
   return {
     report(code, message, cause) {
       failures += 1;
       try {
-        const now = clock.now();
-        const last = lastLogged.get(message);
-        if (last !== undefined && now - last < LOG_EVERY_MS) return;
-        if (lastLogged.size > 1_000) lastLogged.clear();
-        lastLogged.set(message, now);
         const error = new AnonError(code, message, { cause });
-        logger.error(error.message, { code, cause: describe(cause), failures });
+        log.error(error.message, { code, cause: describe(cause), failures });
       } catch {
-        // A logger that throws must not turn a tracking failure into a request failure.
+        // A failure that cannot even be described must not turn a tracking failure into a request failure.
       }
     },
     count: () => failures,

@@ -1,37 +1,19 @@
-import { parseBeacon } from '../beacon.js';
-import { LIMITS, type TrackerConfig } from '../config.js';
 import { consoleLogger, defaultHasher, systemClock, uuidv7Ids } from '../defaults.js';
 import { AnonError } from '../errors.js';
 import { type MemoryHotStore, memoryHotStore, memoryQueue } from '../memory/index.js';
-import {
-  createRouteMatcher,
-  createUaParser,
-  type NormalizedRequest,
-  normalize,
-  screen,
-} from '../normalize/index.js';
-import { splitTarget } from '../normalize/path.js';
-import type { Consumer, HotStore, Queue, SessionRules } from '../ports.js';
-import type { ActiveVisitors, AnonEvent, IdentifyKind, RequestInfo } from '../types.js';
-import type {
-  BeaconOptions,
-  BeaconResult,
-  Tracker,
-  TrackerOptions,
-  TrackerStats,
-  TrackResult,
-  TrackSkipReason,
-} from './api.js';
+import { createUaParser } from '../normalize/index.js';
+import type { HotStore, Queue, SessionRules } from '../ports.js';
+import type { ActiveVisitors, AnonEvent } from '../types.js';
+import type { Tracker, TrackerOptions, TrackerStats } from './api.js';
+import { startBackground } from './background.js';
 import { createBatcher } from './batcher.js';
 import { createFailureLog } from './failure-log.js';
 import { createRecorder, type Item } from './record.js';
+import { createRequestPath } from './request-path.js';
 import { resolveConfig } from './resolve-config.js';
-import { type Retention, startRetention } from './retention.js';
 import { createSaltCache, SALT_REREAD_MS } from './salt-cache.js';
 import { createSweeper } from './sweeper.js';
-import { syntheticNavigation } from './synthetic-request.js';
 import { createKeyCache, type VisitorKeyDeps } from './visitor-keys.js';
-import { createWorkerHandler } from './worker.js';
 
 /** Page views being recorded at once; past this the request path drops and counts instead of queueing work. */
 export const MAX_IN_FLIGHT = 10_000;
@@ -44,8 +26,6 @@ export const BATCH_MAX = 512;
 
 /** Default sweep interval. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 30_000;
-
-const VIEW_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * The tracker: decides synchronously on the request path, records in the background through the ports.
@@ -106,8 +86,6 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     purged: 0,
     hotStoreResets: 0,
   };
-  const routeOf = createRouteMatcher(config.routes);
-  const skippedBy: Partial<Record<TrackSkipReason, number>> = {};
   let closed = false;
   let closing: Promise<void> | null = null;
 
@@ -163,228 +141,25 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
     onError: (error) => failures.report('hot_store_failed', 'sweeping expired sessions failed', error),
   });
 
-  let consumer: Consumer | null = null;
-  let retention: Retention | null = null;
-  if (options.store !== undefined && options.worker !== false) {
-    const store = options.store;
-    // The store takes the rules it shares with the tracker from here, once: nobody states them twice.
-    let ready: Promise<void> | null = null;
-    const init = (): Promise<void> => {
-      ready ??= Promise.resolve(
-        store.init?.({ timeZone: config.timeZone, retentionDays: config.retentionDays }),
-      ).catch((error: unknown) => {
-        ready = null;
-        throw error;
-      });
-      return ready;
-    };
-    init().catch((error: unknown) => failures.report('store_failed', 'store.init() failed', error));
-    const handler = createWorkerHandler(store, {
-      onWritten: (n) => {
-        counts.written += n;
-      },
-      onConversions: (n) => {
-        counts.conversions += n;
-      },
-    });
-    consumer = queue.consume(async (batch) => {
-      try {
-        await init();
-        await handler(batch);
-      } catch (error) {
-        failures.report('store_failed', 'writing a batch failed; the queue will retry it', error);
-        throw error;
-      }
-    });
-    if (config.retention) {
-      retention = startRetention({
-        store,
-        clock,
-        logger,
-        settings: config,
-        ready: init,
-        onPurged: (result) => {
-          counts.purged += result.sessions;
-        },
-        onError: (error) => failures.report('store_failed', 'automatic retention failed', error),
-      });
-    }
-  }
+  const background =
+    options.store !== undefined && options.worker !== false
+      ? startBackground({ store: options.store, queue, clock, logger, config, failures, counts })
+      : null;
 
-  function skipped(reason: TrackSkipReason): TrackResult {
-    counts.skipped += 1;
-    const before = skippedBy[reason] ?? 0;
-    skippedBy[reason] = before + 1;
-    if (before === 0 && options.debug === true) {
-      try {
-        logger.warn(
-          `[anon] [core] first request not tracked for reason "${reason}" (debug: logged once per reason)`,
-          {
-            reason,
-          },
-        );
-      } catch {
-        // A logger that throws must not reach the request.
-      }
-    }
-    return { tracked: false, reason };
-  }
-
-  function optedOut(req: RequestInfo): boolean {
-    if (options.optOut === undefined) return false;
-    try {
-      return options.optOut(req) === true;
-    } catch (error) {
-      // When the app cannot tell, the privacy-preserving answer is not to track.
-      failures.report('invalid_input', 'the optOut hook threw; the request is treated as opted out', error);
-      return true;
-    }
-  }
-
-  /** The visitor's identity for a request that is not itself a page view (identify, engagement beacons). */
-  // Identity of a POST (identify, beacon) comes from a synthetic `GET /`; exclusions must not apply to it.
-  const identityConfig: TrackerConfig = { ...config, excludePaths: [] };
-  function identityOf(req: RequestInfo): NormalizedRequest | null {
-    if (optedOut(req)) return null;
-    const result = normalize(syntheticNavigation(req, '/', undefined), identityConfig, ua);
-    return result.track && result.request.privacy === 'full' ? result.request : null;
-  }
-
-  function overloaded(): void {
-    counts.dropped += 1;
-    failures.report('queue_full', `more than ${MAX_IN_FLIGHT} page views in flight; dropped`);
-  }
-
-  /**
-   * The request path: the cheap decisions and a capture of the request, pushed to the batch pipeline. No
-   * promise, no hashing, no parsing of the user agent here: that is the batch's work.
-   */
-  function track(req: RequestInfo): TrackResult {
-    return capture(req, undefined);
-  }
-
-  function capture(req: RequestInfo, from: string | undefined): TrackResult {
-    try {
-      if (closed) return { tracked: false, reason: 'closed' };
-      if (optedOut(req)) return skipped('opt-out');
-      const screened = screen(req, config);
-      if (typeof screened === 'string') return skipped(screened);
-      const at = clock.now();
-      const id = typeof req.viewId === 'string' && VIEW_ID.test(req.viewId) ? req.viewId : ids.next(at);
-      const item: Item = { kind: 'view', req, screened, at, id };
-      if (from !== undefined) item.from = from;
-      if (!pipeline.push(item)) {
-        overloaded();
-        return { tracked: false, reason: 'overloaded' };
-      }
-      counts.tracked += 1;
-      return { tracked: true, viewId: id };
-    } catch (error) {
-      failures.report('invalid_input', 'track() failed; the request was not tracked', error);
-      return { tracked: false, reason: 'error' };
-    }
-  }
-
-  /**
-   * An SPA navigation beacon: counted like a page load of `url` (under its route pattern when `routes` has
-   * one), but only once the batch has checked that `from` is the visitor's last view. Answers the new view's
-   * id at once, for the page's script to report engagement with.
-   */
-  function navigation(
-    req: RequestInfo,
-    url: string,
-    referrer: string | null,
-    from: string,
-    appRouteOf: BeaconOptions['routeOf'],
-  ): BeaconResult {
-    const synthetic = syntheticNavigation(req, url, referrer);
-    const path = splitTarget(url).rawPath;
-    const route = routeOf(path) ?? frameworkRoute(appRouteOf, path);
-    if (route !== null) synthetic.route = route;
-    const result = capture(synthetic, from);
-    return result.tracked ? { ok: true, status: 200, viewId: result.viewId! } : { ok: true, status: 204 };
-  }
-
-  function identify(req: RequestInfo, userId: string, kind: IdentifyKind): Promise<void> {
-    try {
-      if (closed) return Promise.resolve();
-      if (typeof userId !== 'string' || userId === '') {
-        failures.report('invalid_input', 'identify() needs a non-empty string user id; ignored');
-        return Promise.resolve();
-      }
-      if (kind !== 'signup' && kind !== 'login') {
-        failures.report('invalid_input', "identify() kind must be 'signup' or 'login'; ignored");
-        return Promise.resolve();
-      }
-      const identity = identityOf(req);
-      if (identity === null) return Promise.resolve();
-      const at = clock.now();
-      return new Promise<void>((done) => {
-        const item: Item = {
-          kind: 'identify',
-          req,
-          identity,
-          userId: userId.slice(0, LIMITS.userId),
-          how: kind,
-          at,
-          done,
-        };
-        if (!pipeline.push(item)) {
-          counts.dropped += 1;
-          done();
-        }
-      });
-    } catch (error) {
-      failures.report('invalid_input', 'identify() failed', error);
-      return Promise.resolve();
-    }
-  }
-
-  /** The framework router's pattern for `path`, when the binding offers one; a throw or a non-path is none. */
-  function frameworkRoute(of: BeaconOptions['routeOf'], path: string): string | null {
-    if (typeof of !== 'function') return null;
-    try {
-      const route = of(path);
-      return typeof route === 'string' && route.startsWith('/') && !route.includes('*') ? route : null;
-    } catch (error) {
-      failures.report(
-        'invalid_input',
-        "the binding's route matcher threw; navigation counted by its path",
-        error,
-      );
-      return null;
-    }
-  }
-
-  function beacon(body: unknown, req: RequestInfo, options?: BeaconOptions): BeaconResult {
-    try {
-      if (closed) return { ok: false, status: 204, error: 'closed' };
-      const parsed = parseBeacon(body);
-      if (parsed instanceof AnonError) {
-        return { ok: false, status: parsed.code === 'payload_too_large' ? 413 : 400, error: parsed.message };
-      }
-      if (parsed.type === 'navigation')
-        return navigation(req, parsed.url, parsed.referrer, parsed.fromViewId, options?.routeOf);
-      const identity = identityOf(req);
-      if (identity !== null) {
-        const item: Item = {
-          kind: 'engage',
-          req,
-          identity,
-          viewId: parsed.viewId,
-          engagedMs: parsed.engagedMs,
-          scrollDepth: parsed.scrollDepth,
-          interactions: parsed.interactions,
-          at: clock.now(),
-        };
-        if (!pipeline.push(item)) counts.dropped += 1;
-      }
-      return { ok: true, status: 204 };
-    } catch (error) {
-      failures.report('invalid_beacon', 'handling a beacon failed', error);
-      return { ok: false, status: 400, error: '[anon] [core] the beacon could not be handled' };
-    }
-  }
+  const requests = createRequestPath({
+    config,
+    clock,
+    ids,
+    ua,
+    logger,
+    failures,
+    optOut: options.optOut,
+    debug: options.debug === true,
+    push: (item) => pipeline.push(item),
+    maxInFlight: MAX_IN_FLIGHT,
+    closed: () => closed,
+    counts,
+  });
 
   async function flush(): Promise<void> {
     // Identify and beacon calls may land while we wait: loop until the pipeline is empty.
@@ -411,8 +186,8 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
         await queue.flush();
       });
     }
-    await step('stopping retention', () => retention?.stop());
-    await step('stopping the worker', () => consumer?.stop());
+    await step('stopping retention', () => background?.stopRetention());
+    await step('stopping the worker', () => background?.stopWorker());
     await step('closing the queue', () => queue.close());
     if (ownsHot) await step('closing the hot store', () => hot.close?.());
     if (firstError !== undefined) {
@@ -430,9 +205,9 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
 
   return {
     config,
-    track,
-    beacon,
-    identify,
+    track: requests.track,
+    beacon: requests.beacon,
+    identify: requests.identify,
     async activeVisitors(scope?: string): Promise<ActiveVisitors> {
       try {
         return await hot.activeVisitors(clock.now(), config.realtimeWindowMs, scope);
@@ -459,7 +234,7 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
       return {
         tracked: counts.tracked,
         skipped: counts.skipped,
-        skippedBy: { ...skippedBy },
+        skippedBy: requests.skippedBy(),
         rejected: counts.rejected,
         bots: counts.bots,
         dropped: counts.dropped + safeCount(() => queue.dropped()),

@@ -1,15 +1,21 @@
 import type { Day, EventBatch, Millis, PurgeOptions, Session, Store, StoreSettings } from '@anon/core';
-import { checkPurge, checkStoreSettings, checkVisitorSessions, compareCodePoints } from '@anon/core/adapter';
+import {
+  checkPurge,
+  checkStoreSettings,
+  checkVisitorSessions,
+  compareCodePoints,
+  DEFAULT_STORE_SETTINGS,
+} from '@anon/core/adapter';
 import { type CollectionKey, collectionNames, openCollections } from './collections.js';
 import { claimDailyJob } from './daily-jobs.js';
 import type { MongoDbLike } from './db-like.js';
 import { eraseUser } from './erase.js';
-import { SOURCE, wrapDriverError } from './errors.js';
+import { mongoError, SOURCE, wrapDriverError } from './errors.js';
 import { ensureIndexes } from './indexes.js';
 import { purge } from './purge.js';
 import { createReports } from './reports.js';
 import { fromDocument, SESSION_SHAPE } from './schema.js';
-import { writeBatch } from './write-batch.js';
+import { writeBatch } from './write.js';
 
 const DAY_MS = 86_400_000;
 
@@ -27,20 +33,17 @@ export interface MongoStoreOptions {
    * @default 'anon_'
    */
   prefix?: string;
-  /**
-   * Days after which the TTL index deletes anonymous sessions, their page views and metrics, and unique-visitor
-   * entries, until the tracker's `init` hands over its own `retentionDays`. Aggregates, conversions and
-   * sessions with a user are kept. @default 90
-   * @deprecated The tracker passes its `retentionDays` through `init`; set it there, once.
-   */
-  retentionDays?: number;
 }
 
 /** The MongoDB store: the `Store` port, plus index creation. */
 export interface MongoStore extends Store {
   /** Claim a once-a-day job across every instance sharing the database (see `StoreWriter.claimDailyJob`). */
   claimDailyJob(job: string, day: Day): Promise<boolean>;
-  /** Take the tracker's `timeZone` and `retentionDays` (the TTL of records written from now on). */
+  /**
+   * Take the tracker's `timeZone` and `retentionDays` (the tracker calls it at start). `retentionDays` sets the
+   * TTL of anonymous sessions, their page views and metrics, and unique-visitor entries written from now on;
+   * aggregates, conversions and sessions with a user are kept. Until then: UTC and 90 days.
+   */
   init(settings: StoreSettings): void;
   /** Create every index the reports need and the TTL indexes of retention; safe to call at each start. */
   ensureIndexes(): Promise<string[]>;
@@ -58,9 +61,16 @@ export interface MongoStore extends Store {
  * await store.ensureIndexes();
  */
 export function mongoStore(db: MongoDbLike, options: MongoStoreOptions = {}): MongoStore {
+  if ((options as { retentionDays?: unknown }).retentionDays !== undefined) {
+    // Removed in 0.x: a JavaScript caller still passing it would otherwise keep the default TTL unawares.
+    throw mongoError(
+      'invalid_config',
+      'mongoStore() no longer takes retentionDays: the tracker hands its own through store.init()',
+    );
+  }
   const names = collectionNames(options.prefix ?? 'anon_');
-  // The tracker's settings replace these at `init`.
-  let settings = checkStoreSettings({ retentionDays: options.retentionDays }, SOURCE);
+  // The tracker's defaults until its `init` hands over its own settings.
+  let settings: StoreSettings = DEFAULT_STORE_SETTINGS;
   const collections = openCollections(db, names);
   const reports = createReports(collections);
 
