@@ -133,36 +133,15 @@ export function webCryptoHasher(): Hasher {
 }
 
 /**
- * Logs through `console.warn` / `console.error`, at most `perMinute` lines a minute for each message (a
- * failing store must not flood the app's logs); the count of suppressed lines is reported when a new
- * minute starts. Debug lines are not printed.
- * @default perMinute 10
+ * Logs through `console.warn` / `console.error`, every line it is given; debug lines are not printed. It does
+ * not throttle: anon's own sources do, once, through `createLogThrottle` (the failure log one line per message
+ * a minute, the Redis queue one per 10 s, the dashboard one a minute), so a failing store cannot flood the logs.
+ * Wrap it with `createLogThrottle` (`@anon/core/adapter`) to throttle lines of your own.
  */
-export function consoleLogger(perMinute = 10): Logger {
-  const MAX_MESSAGES = 1_000;
-  const windows = new Map<string, { minute: number; count: number }>();
-  const allow = (msg: string): { ok: boolean; suppressed: number } => {
-    const minute = Math.floor(Date.now() / 60_000);
-    const window = windows.get(msg);
-    if (window === undefined || window.minute !== minute) {
-      const suppressed = window === undefined ? 0 : Math.max(0, window.count - perMinute);
-      if (window === undefined && windows.size >= MAX_MESSAGES) windows.clear();
-      windows.set(msg, { minute, count: 1 });
-      return { ok: perMinute > 0, suppressed };
-    }
-    window.count++;
-    return { ok: window.count <= perMinute, suppressed: 0 };
-  };
-  const write = (level: 'warn' | 'error', msg: string, data?: Record<string, unknown>): void => {
-    const { ok, suppressed } = allow(msg);
-    if (!ok) return;
-    const line = suppressed > 0 ? `${msg} (${suppressed} similar lines suppressed before this one)` : msg;
-    if (data === undefined) console[level](line);
-    else console[level](line, data);
-  };
+export function consoleLogger(): Logger {
   return {
-    warn: (msg, data) => write('warn', msg, data),
-    error: (msg, data) => write('error', msg, data),
+    warn: (msg, data) => (data === undefined ? console.warn(msg) : console.warn(msg, data)),
+    error: (msg, data) => (data === undefined ? console.error(msg) : console.error(msg, data)),
   };
 }
 

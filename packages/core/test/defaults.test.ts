@@ -109,39 +109,21 @@ describe('randomHex', () => {
 
 describe('consoleLogger', () => {
   afterEach(() => {
-    vi.useRealTimers();
     vi.restoreAllMocks();
   });
 
-  it('logs at most perMinute lines per message a minute, then reports what it suppressed', () => {
-    vi.useFakeTimers({ now: Date.UTC(2026, 0, 15, 12) });
+  it('prints every warn and error line as given, with its data, and no debug line', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const error = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const logger = consoleLogger(2);
-    for (let i = 0; i < 5; i++) logger.warn('[anon] [core] store down', { attempt: i });
-    logger.warn('[anon] [core] other message');
-    logger.error('[anon] [core] failed');
-    expect(warn).toHaveBeenCalledTimes(3);
-    expect(warn.mock.calls[0]).toEqual(['[anon] [core] store down', { attempt: 0 }]);
-    expect(warn.mock.calls[2]).toEqual(['[anon] [core] other message']);
-    expect(error).toHaveBeenCalledTimes(1);
-
-    vi.setSystemTime(Date.UTC(2026, 0, 15, 12, 1));
-    logger.warn('[anon] [core] store down');
-    expect(warn).toHaveBeenCalledTimes(4);
-    expect(warn.mock.calls[3]![0]).toBe(
-      '[anon] [core] store down (3 similar lines suppressed before this one)',
-    );
-  });
-
-  it('defaults to 10 lines a minute, and 0 silences it', () => {
-    vi.useFakeTimers({ now: Date.UTC(2026, 0, 15, 12) });
-    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const logger = consoleLogger();
-    for (let i = 0; i < 25; i++) logger.warn('same');
-    expect(warn).toHaveBeenCalledTimes(10);
-    const silent = consoleLogger(0);
-    silent.warn('never');
-    expect(warn).toHaveBeenCalledTimes(10);
+    for (let i = 0; i < 3; i++) logger.warn('[anon] [core] store down', { attempt: i });
+    logger.error('[anon] [core] failed');
+    expect(warn.mock.calls).toEqual([
+      ['[anon] [core] store down', { attempt: 0 }],
+      ['[anon] [core] store down', { attempt: 1 }],
+      ['[anon] [core] store down', { attempt: 2 }],
+    ]);
+    expect(error.mock.calls).toEqual([['[anon] [core] failed']]);
+    expect(logger.debug).toBeUndefined();
   });
 });

@@ -9,6 +9,7 @@ import {
   type Logger,
   systemClock,
 } from '@anon/core';
+import { createLogThrottle } from '@anon/core/adapter';
 import { type Authorize, type DashboardContext, loopbackOnly } from './authorize.js';
 import { parseRange } from './date-range.js';
 import type { DashboardHandler } from './node.js';
@@ -60,7 +61,7 @@ export interface DashboardOptions {
   title?: string;
   /** Time source for "today". @default systemClock */
   clock?: Clock;
-  /** Where a failing report is logged (the page itself shows only the error's code). @default consoleLogger() */
+  /** Where a failing report is logged, at most one line a minute per kind of failure (the page itself shows only the error's code). @default consoleLogger() */
   logger?: Pick<Logger, 'error'>;
 }
 
@@ -123,6 +124,9 @@ function respond(
   });
 }
 
+/** A failing report or real-time read is logged at most once a minute per kind of failure. */
+const LOG_EVERY_MS = 60_000;
+
 /**
  * The dashboard as one Fetch API handler: `GET {basePath}/` is the page, `GET {basePath}/api/summary` the same
  * numbers as JSON, for the date range in `?from=YYYY-MM-DD&to=YYYY-MM-DD` (the last 7 days by default) and
@@ -148,7 +152,15 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   const journeySteps = positiveInteger('journeySteps', options.journeySteps, 5);
   const authorize = options.authorize ?? loopbackOnly;
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? consoleLogger();
+  const sink = options.logger ?? consoleLogger();
+  // One line per kind of failure a minute: a store that is down must not log once per page load.
+  const logger = createLogThrottle(
+    {
+      warn: (message, data) => sink.error(message, data),
+      error: (message, data) => sink.error(message, data),
+    },
+    { everyMs: LOG_EVERY_MS, now: () => clock.now() },
+  );
   const timeZone = options.timeZone ?? options.tracker?.config?.timeZone ?? 'UTC';
   const title = options.title ?? 'anon analytics';
   const scopes = (options.realtimeScopes ?? []).slice(0, 50).map((s) => String(s).slice(0, LIMITS.scope));

@@ -275,13 +275,21 @@ describe('/api/summary', () => {
       },
     };
     const lines: string[] = [];
-    const handler = createDashboard({ store: broken, logger: { error: (m) => lines.push(m) } });
+    const clock = { at: Date.UTC(2026, 0, 15, 12), now: () => clock.at };
+    const handler = createDashboard({ store: broken, clock, logger: { error: (m) => lines.push(m) } });
     const res = await handler(new Request('http://localhost/'), LOCAL);
     expect(res.status).toBe(503);
     const body = await res.text();
     expect(body).toContain('store_unavailable');
     expect(body).not.toContain('db.internal');
     expect(lines).toHaveLength(1);
+    // Reloads while the store is down log nothing more for a minute; then one line again.
+    for (let i = 0; i < 5; i++)
+      expect((await handler(new Request('http://localhost/'), LOCAL)).status).toBe(503);
+    expect(lines).toHaveLength(1);
+    clock.at += 60_000;
+    await handler(new Request('http://localhost/'), LOCAL);
+    expect(lines).toHaveLength(2);
   });
 });
 
