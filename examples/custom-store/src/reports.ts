@@ -5,7 +5,6 @@ import {
   type PageView,
   type ReportQuery,
   type Reports,
-  type Session,
   type SessionRollup,
   type TopPageRow,
 } from '@anon/core';
@@ -26,7 +25,8 @@ import {
   entryPagesOf,
   exitPagesOf,
   funnelStepsReached,
-  isVisitorSession,
+  isLiveVisitorSession,
+  isVisitorRollup,
   type LiveSession,
   liveSession,
   overviewViewDays,
@@ -68,54 +68,50 @@ function countByKey<K extends string | null>(keys: Iterable<K>, limit: number): 
 
 /**
  * Every report of the `Store` port, by plain loops over the tables (docs/semantics.md, "Reports"). Page counts
- * come from the aggregate rows (they outlive purged page views); everything per session from the sessions, plus
- * the session rollups of purged sessions (each row counting as `row.sessions` sessions), so a purge changes no
- * report but `funnel` and `journeys`.
+ * come from the aggregate rows (they outlive purged page views); everything per session from the live sessions
+ * (each summary merged with its stored page views), plus the session rollups of purged sessions (each row
+ * counting as `row.sessions` sessions), so a purge changes no report but `funnel` and `journeys`.
  */
 export function createReports(tables: Tables): Reports {
   /** Aggregate rows in range whose path matches. */
   const rowsIn = (q: CheckedQuery): DailyAggregate[] =>
     tables.aggregates.filter((row) => inRange(row.day, q) && pathMatches(row.path, q));
 
-  /** Session summaries whose first day is in range and whose landing page matches; bots as `bots` says. */
-  const sessionsIn = (q: CheckedQuery, bots: BotSelection = botSelectionOf(q)): Session[] =>
-    tables.sessions.filter(
-      (s) =>
-        inRange(s.day, q) &&
-        pathMatches(s.landingPath, q) &&
-        (bots === 'include' || s.isBot === (bots === 'only')),
-    );
-
-  /** Rollup rows of purged sessions, selected as `sessionsIn` selects summaries (core's `rollupsIn`). */
+  /** Rollup rows of purged sessions, selected as `liveIn` selects sessions (core's `rollupsIn`). */
   const rolledIn = (q: CheckedQuery, bots: BotSelection = botSelectionOf(q)): SessionRollup[] =>
     rollupsIn(tables.sessionRollups, q, bots);
 
-  /** Sessions per key, as {@link topRows}: each summary counts 1, each rollup row its `sessions`. */
-  const sessionsBy = <K extends string | null>(
-    q: CheckedQuery,
-    keyOf: (s: Session | SessionRollup) => K,
-  ): [K, number][] => {
-    const counts = new Map<K, number>();
-    for (const s of sessionsIn(q)) addCount(counts, keyOf(s), 1);
-    for (const r of rolledIn(q)) addCount(counts, keyOf(r), r.sessions);
-    return topRows(counts, q.limit);
-  };
-
   /**
-   * Sessions in range as the session-level reports count them: each summary merged with its stored page views
-   * (`liveSession`), plus sessions whose views are stored but whose summary is not yet. Summaries are written
-   * only every few views, so a live session's summary is stale; its page views are not.
+   * Sessions in range as every session-level report counts them: each summary merged with its stored page views
+   * (`liveSession`), plus sessions whose views are stored but whose summary is not yet; landing page matching,
+   * bots as `bots` says. Summaries are written only every few views, so a live session's summary is stale; its
+   * page views are not.
    */
-  const liveIn = (q: CheckedQuery, views: Map<string, PageView[]>): LiveSession[] => {
+  const liveIn = (
+    q: CheckedQuery,
+    views: Map<string, PageView[]> = viewsBySession(tables.pageViews),
+    bots: BotSelection = botSelectionOf(q),
+  ): LiveSession[] => {
     const summaries = new Map(tables.sessions.map((s) => [s.id, s]));
     const ids = new Set([...summaries.keys(), ...views.keys()]);
     const found: LiveSession[] = [];
     for (const id of ids) {
       const s = liveSession(summaries.get(id) ?? null, views.get(id) ?? []);
       if (s === null || !inRange(s.day, q) || !pathMatches(s.landingPath, q)) continue;
-      if (q.includeBots || !s.isBot) found.push(s);
+      if (bots === 'include' || s.isBot === (bots === 'only')) found.push(s);
     }
     return found;
+  };
+
+  /** Sessions per key, as {@link topRows}: each live session counts 1, each rollup row its `sessions`. */
+  const sessionsBy = <K extends string | null>(
+    q: CheckedQuery,
+    keyOf: (s: LiveSession | SessionRollup) => K,
+  ): [K, number][] => {
+    const counts = new Map<K, number>();
+    for (const s of liveIn(q)) addCount(counts, keyOf(s), 1);
+    for (const r of rolledIn(q)) addCount(counts, keyOf(r), r.sessions);
+    return topRows(counts, q.limit);
   };
 
   const convertedSessionIds = (): Set<string> => new Set(tables.conversions.flatMap((c) => c.sessionIds));
@@ -179,10 +175,9 @@ export function createReports(tables: Tables): Reports {
         .sort((a, b) => a.at - b.at || compareCodePoints(a.id, b.id));
       const converted = new Set(found.flatMap((c) => c.sessionIds));
       const linked = convertedSessionIds();
-      // The denominator: sessions that began anonymous (no user id, or one obtained by converting), stored or
-      // purged (a rollup row keeps the verdict in `visitor`).
-      let visitorSessions = sessionsIn(q).filter((s) => isVisitorSession(s, linked.has(s.id))).length;
-      for (const r of rolledIn(q)) if (r.visitor) visitorSessions += r.sessions;
+      // The denominator: sessions that could convert, live and purged (rollup rows), by core's rules.
+      let visitorSessions = liveIn(q).filter((s) => isLiveVisitorSession(s, linked.has(s.id))).length;
+      for (const r of rolledIn(q)) if (isVisitorRollup(r)) visitorSessions += r.sessions;
       return {
         signups: found.length,
         visitorSessions,
@@ -205,7 +200,7 @@ export function createReports(tables: Tables): Reports {
       checkFunnelSteps(steps, SOURCE);
       const views = viewsBySession(tables.pageViews);
       const reached = steps.map(() => 0);
-      for (const session of sessionsIn(q)) {
+      for (const session of liveIn(q, views)) {
         const paths = (views.get(session.id) ?? []).map((view) => view.path);
         const next = funnelStepsReached(steps, paths);
         for (let k = 0; k < next; k++) reached[k] = (reached[k] as number) + 1;
@@ -245,14 +240,14 @@ export function createReports(tables: Tables): Reports {
     async campaigns(query) {
       const q = checkQuery(query);
       const groups = new Map<string, CampaignRow>();
-      const add = ({ utmSource, utmMedium, utmCampaign }: Session | SessionRollup, n: number) => {
+      const add = ({ utmSource, utmMedium, utmCampaign }: LiveSession | SessionRollup, n: number) => {
         if (utmSource === null && utmMedium === null && utmCampaign === null) return;
         const key = JSON.stringify([utmSource, utmMedium, utmCampaign]);
         const group = groups.get(key) ?? { utmSource, utmMedium, utmCampaign, sessions: 0 };
         group.sessions += n;
         groups.set(key, group);
       };
-      for (const s of sessionsIn(q)) add(s, 1);
+      for (const s of liveIn(q)) add(s, 1);
       for (const r of rolledIn(q)) add(r, r.sessions);
       return [...groups.values()].sort(compareCampaignRows).slice(0, q.limit);
     },
@@ -274,7 +269,7 @@ export function createReports(tables: Tables): Reports {
         views += row.botViews;
         if (row.botViews > 0) byPath.set(row.path, (byPath.get(row.path) ?? 0) + row.botViews);
       }
-      let sessions = sessionsIn(q, 'only').length;
+      let sessions = liveIn(q, undefined, 'only').length;
       for (const r of rolledIn(q, 'only')) sessions += r.sessions;
       return {
         views,

@@ -1,4 +1,5 @@
-import type { SummaryPart, ViewFold } from '@anon/core/adapter';
+import type { DeviceType } from '@anon/core';
+import type { SessionSource, SummaryPart, ViewFold } from '@anon/core/adapter';
 import type { Collections } from './collections.js';
 import type { MongoDocument } from './db-like.js';
 
@@ -13,7 +14,29 @@ export const SUMMARY_PART_PROJECTION: MongoDocument = {
   pageViews: 1,
   startedAt: 1,
   lastSeenAt: 1,
+  referrerHost: 1,
+  utmSource: 1,
+  utmMedium: 1,
+  utmCampaign: 1,
+  device: 1,
+  browser: 1,
+  os: 1,
 };
+
+const nullable = (value: unknown): string | null => (value as string | null | undefined) ?? null;
+
+/** The source and device fields of a session or page view document. */
+function sourceOf(doc: MongoDocument): SessionSource {
+  return {
+    referrerHost: nullable(doc.referrerHost),
+    utmSource: nullable(doc.utmSource),
+    utmMedium: nullable(doc.utmMedium),
+    utmCampaign: nullable(doc.utmCampaign),
+    device: String(doc.device) as DeviceType,
+    browser: nullable(doc.browser),
+    os: nullable(doc.os),
+  };
+}
 
 /** A stored session document as core's `SummaryPart`. */
 export function summaryPartOf(doc: MongoDocument): SummaryPart {
@@ -27,6 +50,7 @@ export function summaryPartOf(doc: MongoDocument): SummaryPart {
     pageViews: Number(doc.pageViews),
     startedAt: Number(doc.startedAt),
     lastSeenAt: Number(doc.lastSeenAt),
+    ...sourceOf(doc),
   };
 }
 
@@ -57,6 +81,17 @@ export async function viewFolds(
           landingDay: { $first: '$day' },
           landingPath: { $first: '$path' },
           landingCountry: { $first: '$country' },
+          landing: {
+            $first: {
+              referrerHost: '$referrerHost',
+              utmSource: '$utmSource',
+              utmMedium: '$utmMedium',
+              utmCampaign: '$utmCampaign',
+              device: '$device',
+              browser: '$browser',
+              os: '$os',
+            },
+          },
           exitPath: { $last: '$path' },
         },
       },
@@ -71,7 +106,8 @@ export async function viewFolds(
       authenticated: Number(doc.authenticated) === 1,
       landingDay: String(doc.landingDay),
       landingPath: String(doc.landingPath),
-      landingCountry: (doc.landingCountry as string | null | undefined) ?? null,
+      landingCountry: nullable(doc.landingCountry),
+      landingSource: sourceOf(doc.landing as MongoDocument),
       exitPath: String(doc.exitPath),
     });
   }

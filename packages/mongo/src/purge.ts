@@ -350,16 +350,8 @@ async function fold(c: Collections, lease: Lease, run: Run): Promise<void> {
         .find(
           { _id: { $in: ids } },
           {
-            projection: {
-              ...SUMMARY_PART_PROJECTION,
-              referrerHost: 1,
-              utmSource: 1,
-              utmMedium: 1,
-              utmCampaign: 1,
-              device: 1,
-              browser: 1,
-              os: 1,
-            },
+            // The summary fields a live session reads, source and device fields included.
+            projection: SUMMARY_PART_PROJECTION,
           },
         )
         .toArray(),

@@ -85,6 +85,19 @@ function summed(...sources: MongoDocument[][]): MongoDocument[] {
   return [...rows.values()].filter((row) => Number(row.n) > 0);
 }
 
+/** Live sessions counted by `key` as `{ _id: key, n }` documents, to be `summed` with rollup rows. */
+function countedBy(sessions: readonly LiveSession[], key: (s: LiveSession) => unknown): MongoDocument[] {
+  const rows = new Map<string, MongoDocument>();
+  for (const s of sessions) {
+    const id = key(s);
+    const k = JSON.stringify(id);
+    const row = rows.get(k);
+    if (row === undefined) rows.set(k, { _id: id, n: 1 });
+    else row.n = Number(row.n) + 1;
+  }
+  return [...rows.values()];
+}
+
 /** Records of a committed purge run are gone for reports, even before they are deleted. */
 function notPurged(committed: string | null): MongoDocument {
   return committed === null ? {} : { purgeRun: { $ne: committed } };
@@ -92,16 +105,6 @@ function notPurged(committed: string | null): MongoDocument {
 
 /** Every report of docs/semantics.md as aggregation pipelines over the store's collections. */
 export function createReports(c: Collections): Reports {
-  const sessionMatch = async (
-    q: CheckedQuery,
-    bots: BotSelection,
-    committed: string | null,
-  ): Promise<MongoDocument> => {
-    const match: MongoDocument = { day: dayRange(q), ...notPurged(committed) };
-    if (bots === 'exclude') match.isBot = false;
-    if (bots === 'only') match.isBot = true;
-    return withPath(c.sessions, match, 'landingPath', q.path);
-  };
   const botsFor = botSelectionOf;
   /** Rollup rows of a report grouped on the server: `{ _id: key, n: sessions }`. */
   const rolledUp = async (
@@ -122,11 +125,16 @@ export function createReports(c: Collections): Reports {
     withPath(c.dailyPages, { day: dayRange(q) }, 'path', q.path);
 
   /**
-   * Sessions in range as the session-level reports count them (core's `mergeLive`): each stored summary merged
-   * with the fold of its stored page views, and sessions whose views are stored but whose summary is not yet.
-   * Summaries are written only every few views; the page views, folded on the server by `sessionId`, are exact.
+   * Sessions in range as every session-level report counts them (core's `mergeLive`): each stored summary
+   * merged with the fold of its stored page views, and sessions whose views are stored but whose summary is not
+   * yet; landing page matching, bots as `bots` says. Summaries are written only every few views; the page
+   * views, folded on the server by `sessionId`, are exact.
    */
-  const liveIn = async (q: CheckedQuery, committed: string | null): Promise<LiveSession[]> => {
+  const liveIn = async (
+    q: CheckedQuery,
+    committed: string | null,
+    bots: BotSelection = botsFor(q),
+  ): Promise<LiveSession[]> => {
     const [summaryIds, viewIds] = await Promise.all([
       c.sessions
         .aggregate([{ $match: { day: dayRange(q), ...notPurged(committed) } }, { $project: { _id: 1 } }])
@@ -155,28 +163,35 @@ export function createReports(c: Collections): Reports {
     for (const id of ids) {
       const s = mergeLive(id, summaryOf.get(id) ?? null, folds.get(id) ?? null);
       if (s === null || s.day < q.from || s.day > q.to) continue;
-      if (s.isBot && !q.includeBots) continue;
+      if (bots === 'exclude' && s.isBot) continue;
+      if (bots === 'only' && !s.isBot) continue;
       if (q.path !== null && !matchPath(q.path, s.landingPath)) continue;
       found.push(s);
     }
     return found;
   };
 
-  /** Sessions in range with their page views' paths in `seq` order, as `paths`. */
+  /** The stored page views of `match`, as each session's paths in `seq` order (then id): `{ _id, paths }`. */
   const sessionPaths = (match: MongoDocument): MongoDocument[] => [
     { $match: match },
-    { $project: { _id: 1 } },
-    {
-      $lookup: {
-        from: collectionName(c, 'pageViews'),
-        localField: '_id',
-        foreignField: 'sessionId',
-        as: 'views',
-      },
-    },
-    { $set: { paths: { $sortArray: { input: '$views', sortBy: { seq: 1, _id: 1 } } } } },
-    { $project: { paths: '$paths.path' } },
+    { $sort: { sessionId: 1, seq: 1, _id: 1 } },
+    { $group: { _id: '$sessionId', paths: { $push: '$path' } } },
   ];
+
+  /** The ids of the conversions' sessions among `ids` (looked up by the `sessionIds` index). */
+  const namedAmong = async (ids: string[]): Promise<Set<string>> => {
+    if (ids.length === 0) return new Set();
+    const docs = await c.conversions
+      .aggregate([
+        { $match: { sessionIds: { $in: ids } } },
+        { $project: { sessionIds: 1 } },
+        { $unwind: '$sessionIds' },
+        { $match: { sessionIds: { $in: ids } } },
+        { $group: { _id: '$sessionIds' } },
+      ])
+      .toArray();
+    return new Set(docs.map((doc) => String(doc._id)));
+  };
 
   return {
     async topPages(query): Promise<TopPageRow[]> {
@@ -259,35 +274,19 @@ export function createReports(c: Collections): Reports {
           },
         ])
         .toArray();
-      // Sessions that began anonymous (core's `isVisitorSession`): no user id, or a user id and a conversion
-      // naming them (looked up only for sessions with a user, the few); purged ones are in the rollups.
+      // Live sessions that could convert (core's `isLiveVisitorSession`): no user id on the summary nor any
+      // stored view, or named by a conversion (looked up only for the logged-in ones, the few). Purged ones are
+      // in the rollups: rows with `visitor` and not `authenticated` (core's `isVisitorRollup`).
       const committed = await committedRun(c);
-      const sessions = await sessionMatch(q, botsFor(q), committed);
-      const [anonymous, identified, rolled] = await Promise.all([
-        c.sessions.aggregate([{ $match: sessions }, { $match: { userId: null } }, { $count: 'n' }]).toArray(),
-        c.sessions
-          .aggregate([
-            { $match: sessions },
-            { $match: { userId: { $ne: null } } },
-            { $project: { _id: 1 } },
-            {
-              $lookup: {
-                from: collectionName(c, 'conversions'),
-                localField: '_id',
-                foreignField: 'sessionIds',
-                as: 'named',
-              },
-            },
-            { $match: { 'named.0': { $exists: true } } },
-            { $count: 'n' },
-          ])
-          .toArray(),
-        rolledUp(q, botsFor(q), committed, null, { visitor: true }),
+      const [live, rolled] = await Promise.all([
+        liveIn(q, committed),
+        rolledUp(q, botsFor(q), committed, null, { visitor: true, authenticated: false }),
       ]);
+      const named = await namedAmong(live.filter((s) => s.authenticated).map((s) => s.id));
       const count = (list: unknown): number => Number((list as MongoDocument[] | undefined)?.[0]?.n ?? 0);
       const convertedSessions = count(facets?.converted);
       const visitorSessions =
-        Number(anonymous[0]?.n ?? 0) + Number(identified[0]?.n ?? 0) + Number(rolled[0]?.n ?? 0);
+        live.filter((s) => !s.authenticated || named.has(s.id)).length + Number(rolled[0]?.n ?? 0);
       const conversions = ((facets?.list ?? []) as MongoDocument[])
         .map((doc) => fromDocument<Conversion>(CONVERSION_SHAPE, doc))
         .sort((a, b) => a.at - b.at || compareCodePoints(a.id, b.id))
@@ -312,12 +311,15 @@ export function createReports(c: Collections): Reports {
       checkFunnelSteps(steps, SOURCE);
       if (steps.length === 0) return [];
       // Funnels need each session's sequence of views: purged sessions are not counted (no rollup keeps it).
-      const match = await sessionMatch(q, botsFor(q), await committedRun(c));
+      const committed = await committedRun(c);
+      const ids = (await liveIn(q, committed)).map((s) => s.id);
+      if (ids.length === 0) return steps.map((step) => ({ step, sessions: 0 }));
+      const match = { sessionId: { $in: ids }, ...notPurged(committed) };
       // A pattern step becomes the set of stored paths it matches (core's matchPath, no server-side regex).
       let paths: string[] | null = null;
       if (steps.some((step) => step.includes('*'))) {
-        const distinct = await c.sessions
-          .aggregate([...sessionPaths(match), { $unwind: '$paths' }, { $group: { _id: '$paths' } }])
+        const distinct = await c.pageViews
+          .aggregate([{ $match: match }, { $group: { _id: '$path' } }])
           .toArray();
         paths = distinct.map((doc) => doc._id).filter((path): path is string => typeof path === 'string');
       }
@@ -336,7 +338,7 @@ export function createReports(c: Collections): Reports {
           default: '$$value',
         },
       };
-      const docs = await c.sessions
+      const docs = await c.pageViews
         .aggregate([
           ...sessionPaths(match),
           { $project: { reached: { $reduce: { input: '$paths', initialValue: 0, in: advance } } } },
@@ -406,15 +408,16 @@ export function createReports(c: Collections): Reports {
       const q = checkQuery(query, 'referrers');
       const committed = await committedRun(c);
       const [live, rolled] = await Promise.all([
-        c.sessions
-          .aggregate([
-            { $match: await sessionMatch(q, botsFor(q), committed) },
-            { $group: { _id: '$referrerHost', n: { $sum: 1 } } },
-          ])
-          .toArray(),
+        liveIn(q, committed),
         rolledUp(q, botsFor(q), committed, '$referrerHost'),
       ]);
-      return rankedRows(summed(live, rolled), q.limit).map(([referrerHost, sessions]) => ({
+      return rankedRows(
+        summed(
+          countedBy(live, (s) => s.referrerHost),
+          rolled,
+        ),
+        q.limit,
+      ).map(([referrerHost, sessions]) => ({
         referrerHost,
         sessions,
       }));
@@ -433,16 +436,16 @@ export function createReports(c: Collections): Reports {
         { $ifNull: ['$utmCampaign', null] },
       ];
       const [live, rolled] = await Promise.all([
-        c.sessions
-          .aggregate([
-            { $match: await sessionMatch(q, botsFor(q), committed) },
-            { $match: tagged },
-            { $group: { _id: key, n: { $sum: 1 } } },
-          ])
-          .toArray(),
+        liveIn(q, committed),
         rolledUp(q, botsFor(q), committed, key, tagged),
       ]);
-      return summed(live, rolled)
+      const liveTagged = live.filter(
+        (s) => s.utmSource !== null || s.utmMedium !== null || s.utmCampaign !== null,
+      );
+      return summed(
+        countedBy(liveTagged, (s) => [s.utmSource, s.utmMedium, s.utmCampaign]),
+        rolled,
+      )
         .map((doc) => {
           const [utmSource, utmMedium, utmCampaign] = doc._id as (string | null)[];
           return {
@@ -466,14 +469,8 @@ export function createReports(c: Collections): Reports {
           os: [{ $group: { _id: '$os', n: { $sum: '$n' } } }],
         },
       };
-      const [[live], [rolled]] = await Promise.all([
-        c.sessions
-          .aggregate([
-            { $match: await sessionMatch(q, botsFor(q), committed) },
-            { $project: { device: 1, browser: 1, os: 1, n: { $literal: 1 } } },
-            facet,
-          ])
-          .toArray(),
+      const [live, [rolled]] = await Promise.all([
+        liveIn(q, committed),
         c.sessionRollups
           .aggregate([
             ...(await sessionRollupStages(c, q, botsFor(q), committed)),
@@ -482,11 +479,13 @@ export function createReports(c: Collections): Reports {
           ])
           .toArray(),
       ]);
+      const liveBy: Record<string, MongoDocument[]> = {
+        devices: countedBy(live, (s) => s.device),
+        browsers: countedBy(live, (s) => s.browser),
+        os: countedBy(live, (s) => s.os),
+      };
       const list = (name: string) =>
-        rankedRows(
-          summed((live?.[name] ?? []) as MongoDocument[], (rolled?.[name] ?? []) as MongoDocument[]),
-          q.limit,
-        );
+        rankedRows(summed(liveBy[name] ?? [], (rolled?.[name] ?? []) as MongoDocument[]), q.limit);
       return {
         devices: list('devices').map(([device, sessions]) => ({ device: device as DeviceType, sessions })),
         browsers: list('browsers').map(([browser, sessions]) => ({ browser, sessions })),
@@ -513,15 +512,13 @@ export function createReports(c: Collections): Reports {
           },
         ])
         .toArray();
-      const [[sessions], [rolled]] = await Promise.all([
-        c.sessions
-          .aggregate([{ $match: await sessionMatch(q, 'only', committed) }, { $count: 'n' }])
-          .toArray(),
+      const [live, [rolled]] = await Promise.all([
+        liveIn(q, committed, 'only'),
         rolledUp(q, 'only', committed, null),
       ]);
       return {
         views: Number((facets?.total as MongoDocument[] | undefined)?.[0]?.n ?? 0),
-        sessions: Number(sessions?.n ?? 0) + Number(rolled?.n ?? 0),
+        sessions: live.length + Number(rolled?.n ?? 0),
         topPaths: rankedRows((facets?.topPaths ?? []) as MongoDocument[], q.limit).map(([path, views]) => ({
           path: String(path),
           views,

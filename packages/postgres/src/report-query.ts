@@ -1,20 +1,12 @@
-import type { CheckedQuery } from '@anon/core/adapter';
+import type { BotSelection, CheckedQuery } from '@anon/core/adapter';
 import { type Params, pathCondition } from './sql.js';
 
 // Report queries are checked by core's `checkQuery` (one rule for every store); this file turns a checked
 // query into SQL conditions.
 
-/** `WHERE` conditions selecting the sessions of a query: day in range, bots unless asked, landing page. */
-export function sessionWhere(q: CheckedQuery, p: Params, alias = 's'): string {
-  const parts = [`${alias}.day BETWEEN ${p.add(q.from, 'date')} AND ${p.add(q.to, 'date')}`];
-  if (!q.includeBots) parts.push(`NOT ${alias}.is_bot`);
-  if (q.path !== null) parts.push(pathCondition(`${alias}.landing_path`, q.path, p));
-  return parts.join(' AND ');
-}
-
 /**
- * `WHERE` conditions selecting the session rollup rows of a query as `sessionWhere` selects sessions: day in
- * range, landing page, and bots excluded unless asked (`'only'`: bot rows alone, as `bots().sessions` counts).
+ * `WHERE` conditions selecting the session rollup rows of a query as `liveSessionsWith` selects sessions: day
+ * in range, landing page, and bots excluded unless asked (`'only'`: bot rows alone, as `bots().sessions` counts).
  */
 export function rollupWhere(
   q: CheckedQuery,
@@ -36,22 +28,41 @@ export function aggregateWhere(q: CheckedQuery, p: Params, alias = 'a'): string 
   return parts.join(' AND ');
 }
 
+/** The session attributes a live session takes from its summary, else from its landing view (`SessionSource`). */
+const SOURCE_COLUMNS = [
+  'referrer_host',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'device',
+  'browser',
+  'os',
+];
+
 /**
  * `WITH` clauses ending in `live`: the sessions of a query as every session-level report counts them — each
  * stored summary merged with its stored page views, and sessions whose views are stored but whose summary is
  * not yet (core's `liveSession`, in SQL). Summaries are written only every few views, so the figures come from
  * `page_views` grouped by `session_id`. Columns: `id`, `day`, `landing_path`, `exit_path`, `country`,
- * `is_bot`, `authenticated`, `page_views`, `duration_ms`.
+ * `is_bot`, `authenticated`, `page_views`, `duration_ms`, and `referrer_host`, `utm_source`, `utm_medium`,
+ * `utm_campaign`, `device`, `browser`, `os` (the summary's, else the landing view's). `bots` selects by the
+ * merged bot verdict: by default as the query asks; `'only'` keeps bot sessions alone (`bots().sessions`).
  *
  * Partitions: every view of a session whose day is in range has `day >= from` (a session's day is its first
  * view's), so views are read from `from` on; a session with no summary whose views begin before `from` is not
  * in range, which the `NOT EXISTS` probe (by `page_views_session_idx`) settles.
  */
-export function liveSessionsWith(q: CheckedQuery, p: Params, s: string): string {
+export function liveSessionsWith(
+  q: CheckedQuery,
+  p: Params,
+  s: string,
+  bots: BotSelection = q.includeBots ? 'include' : 'exclude',
+): string {
   const from = p.add(q.from, 'date');
   const to = p.add(q.to, 'date');
   const conds = [`l.day BETWEEN ${from} AND ${to}`];
-  if (!q.includeBots) conds.push('NOT l.is_bot');
+  if (bots === 'exclude') conds.push('NOT l.is_bot');
+  if (bots === 'only') conds.push('l.is_bot');
   if (q.path !== null) conds.push(pathCondition('l.landing_path', q.path, p));
   return `cand AS (
       SELECT s.id FROM ${s}.sessions s WHERE s.day BETWEEN ${from} AND ${to}
@@ -65,6 +76,7 @@ export function liveSessionsWith(q: CheckedQuery, p: Params, s: string): string 
         (array_agg(pv.day ORDER BY pv.seq, pv.id COLLATE "C"))[1] AS day,
         (array_agg(pv.path ORDER BY pv.seq, pv.id COLLATE "C"))[1] AS landing_path,
         (array_agg(pv.country ORDER BY pv.seq, pv.id COLLATE "C"))[1] AS country,
+        ${SOURCE_COLUMNS.map((c) => `(array_agg(pv.${c} ORDER BY pv.seq, pv.id COLLATE "C"))[1] AS ${c}`).join(',\n        ')},
         (array_agg(pv.path ORDER BY pv.seq DESC, pv.id COLLATE "C" DESC))[1] AS exit_path
       FROM ${s}.page_views pv JOIN cand ON cand.id = pv.session_id
       WHERE pv.day >= ${from}
@@ -74,6 +86,7 @@ export function liveSessionsWith(q: CheckedQuery, p: Params, s: string): string 
       SELECT cand.id, coalesce(ss.day, cv.day) AS day, coalesce(ss.landing_path, cv.landing_path) AS landing_path,
         coalesce(cv.exit_path, ss.exit_path) AS exit_path,
         CASE WHEN ss.id IS NOT NULL THEN ss.country ELSE cv.country END AS country,
+        ${SOURCE_COLUMNS.map((c) => `CASE WHEN ss.id IS NOT NULL THEN ss.${c} ELSE cv.${c} END AS ${c}`).join(',\n        ')},
         coalesce(ss.is_bot, false) OR coalesce(cv.is_bot, false) AS is_bot,
         ss.user_id IS NOT NULL OR coalesce(cv.authenticated, false) AS authenticated,
         greatest(ss.page_views, cv.n) AS page_views,

@@ -21,7 +21,7 @@ import {
   type ViewDayFigures,
 } from '@anon/core/adapter';
 import { type Queryable, rowsOf } from './client.js';
-import { aggregateWhere, liveSessionsWith, rollupWhere, sessionWhere } from './report-query.js';
+import { aggregateWhere, liveSessionsWith, rollupWhere } from './report-query.js';
 import { AGGREGATE_SELECT, CONVERSION_SELECT, toConversion } from './rows.js';
 import { Params, pathCondition } from './sql.js';
 
@@ -116,7 +116,8 @@ export class Reports {
       byReferrer: { referrerHost: string | null; conversions: number }[];
     }>(
       db,
-      `WITH c AS (${inRange}),
+      `WITH ${liveSessionsWith(q, p, s)},
+       c AS (${inRange}),
        converted AS (SELECT DISTINCT unnest(session_ids) AS id FROM ${s}.conversions),
        landing AS (
          SELECT first_landing_path AS path, count(*)::int AS conversions FROM c
@@ -129,10 +130,9 @@ export class Reports {
        )
        SELECT (SELECT count(*) FROM c)::int AS signups,
          (SELECT count(DISTINCT id) FROM (SELECT unnest(session_ids) AS id FROM c) x)::int AS "convertedSessions",
-         ((SELECT count(*) FROM ${s}.sessions s WHERE ${sessionWhere(q, p)}
-            AND (s.user_id IS NULL OR s.id IN (SELECT id FROM converted)))
+         ((SELECT count(*) FROM live l WHERE NOT l.authenticated OR l.id IN (SELECT id FROM converted))
           + (SELECT coalesce(sum(r.sessions), 0) FROM ${s}.session_rollups r
-            WHERE ${rollupWhere(q, p)} AND r.visitor))::int AS "visitorSessions",
+            WHERE ${rollupWhere(q, p)} AND r.visitor AND NOT r.authenticated))::int AS "visitorSessions",
          coalesce((SELECT json_agg(l ORDER BY l.conversions DESC, ${key('l.path')}) FROM landing l), '[]') AS "byLandingPage",
          coalesce((SELECT json_agg(r ORDER BY r.conversions DESC, ${key('r."referrerHost"')}) FROM referrer r), '[]')
            AS "byReferrer"`,
@@ -168,12 +168,13 @@ export class Reports {
     // Greedy matching: step k is reached at the earliest matching view after the view that reached step k-1,
     // which finds an ordered match whenever one exists.
     const ctes = [
+      liveSessionsWith(q, p, s),
       `v AS MATERIALIZED (
          SELECT pv.session_id, pv.path,
            row_number() OVER (PARTITION BY pv.session_id ORDER BY pv.seq, pv.id COLLATE "C") AS pos
          FROM ${s}.page_views pv
-         JOIN ${s}.sessions s ON s.id = pv.session_id
-         WHERE ${sessionWhere(q, p)} AND pv.day >= ${p.add(q.from, 'date')}
+         JOIN live ON live.id = pv.session_id
+         WHERE pv.day >= ${p.add(q.from, 'date')}
        )`,
       `s1 AS (SELECT session_id, min(pos) AS pos FROM v WHERE ${pathCondition('v.path', steps[0]!, p)} GROUP BY session_id)`,
     ];
@@ -227,9 +228,8 @@ export class Reports {
   }
 
   /**
-   * Sessions in range (their stored summaries) and the rollup rows of purged ones, grouped by `columns`
-   * (present in both tables), each rollup row counting as its `sessions`; count desc then key. `extra(alias)`
-   * adds conditions on either table.
+   * Live sessions in range and the rollup rows of purged ones, grouped by `columns` (present in both), each
+   * rollup row counting as its `sessions`; count desc then key. `extra(alias)` adds conditions on either.
    */
   async #groupSessions<R>(
     db: Queryable,
@@ -243,8 +243,9 @@ export class Reports {
     const order = columns.map(([col]) => key(`u.${col}`)).join(', ');
     return rowsOf<R>(
       db,
-      `WITH u AS (
-         SELECT ${pick('s')}, 1 AS n FROM ${this.#s}.sessions s WHERE ${sessionWhere(q, p)}${extra('s')}
+      `WITH ${liveSessionsWith(q, p, this.#s)},
+       u AS (
+         SELECT ${pick('l')}, 1 AS n FROM live l WHERE true${extra('l')}
          UNION ALL
          SELECT ${pick('r')}, r.sessions FROM ${this.#s}.session_rollups r WHERE ${rollupWhere(q, p)}${extra('r')}
        )
@@ -286,17 +287,16 @@ export class Reports {
   async bots(db: Queryable, q: CheckedQuery): Promise<BotsReport> {
     const s = this.#s;
     const p = new Params();
-    const sessionConds = [`s.day BETWEEN ${p.add(q.from, 'date')} AND ${p.add(q.to, 'date')}`, 's.is_bot'];
-    if (q.path !== null) sessionConds.push(pathCondition('s.landing_path', q.path, p));
     const [row] = await rowsOf<BotsReport>(
       db,
-      `WITH a AS (SELECT a.path, a.bot_views FROM ${s}.daily_aggregates a WHERE ${aggregateWhere(q, p)}),
+      `WITH ${liveSessionsWith(q, p, s, 'only')},
+       a AS (SELECT a.path, a.bot_views FROM ${s}.daily_aggregates a WHERE ${aggregateWhere(q, p)}),
        top AS (
          SELECT path, sum(bot_views)::float8 AS views FROM a GROUP BY path HAVING sum(bot_views) > 0
          ORDER BY 2 DESC, ${key('path')} LIMIT ${p.add(q.limit, 'int')}
        )
        SELECT coalesce((SELECT sum(bot_views) FROM a), 0)::float8 AS views,
-         ((SELECT count(*) FROM ${s}.sessions s WHERE ${sessionConds.join(' AND ')})
+         ((SELECT count(*) FROM live)
           + (SELECT coalesce(sum(r.sessions), 0) FROM ${s}.session_rollups r
             WHERE ${rollupWhere(q, p, 'r', 'only')}))::int AS sessions,
          coalesce((SELECT json_agg(t ORDER BY t.views DESC, ${key('t.path')}) FROM top t), '[]') AS "topPaths"`,

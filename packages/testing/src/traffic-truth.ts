@@ -64,7 +64,10 @@ export interface TrafficTruth {
   readonly data: TruthData;
   topPages(q: ReportQuery): TopPageRow[];
   sessions(q: ReportQuery): SessionsReport;
-  /** `path` and `includeBots` do not apply to conversions; the contract suite never passes them here. */
+  /**
+   * `path` keeps the conversions whose first-touch landing page matches and filters `visitorSessions` by landing
+   * page; `includeBots` adds bot sessions to `visitorSessions`.
+   */
   conversions(q: ReportQuery): ConversionsReport;
   funnel(q: ReportQuery, steps: string[]): FunnelStepRow[];
   journeys(q: ReportQuery & { maxSteps?: number }): JourneyRow[];
@@ -144,6 +147,15 @@ export interface LiveSessionTruth {
   pageViews: number;
   /** Latest minus earliest time known from the summary and the stored views. */
   durationMs: number;
+  /** Source and device (`referrerHost`, `utmSource`, `utmMedium`, `utmCampaign`): the summary's, else the landing view's. */
+  referrerHost: string | null;
+  utmSource: string | null;
+  utmMedium: string | null;
+  utmCampaign: string | null;
+  /** Device, browser and OS: the summary's, else the landing view's. */
+  device: DeviceType;
+  browser: string | null;
+  os: string | null;
 }
 
 /**
@@ -183,16 +195,26 @@ export function liveSessionsOf(data: TruthData): LiveSessionTruth[] {
       if (view.isBot) isBot = true;
       if (view.userId !== null) authenticated = true;
     }
+    // Attributes of the session: its summary's when one is stored, else its landing view's (the summary is
+    // written from the landing view, so both say the same once it arrives).
+    const from: Session | PageView = summary ?? (landing as PageView);
     out.push({
       id,
       day: summary?.day ?? (landing as PageView).day,
       landingPath: summary?.landingPath ?? (landing as PageView).path,
       exitPath: exit !== null ? exit.path : (summary as Session).exitPath,
-      country: summary !== null ? summary.country : (landing as PageView).country,
+      country: from.country,
       isBot,
       authenticated,
       pageViews: Math.max(summary?.pageViews ?? 0, list.length),
       durationMs: last - first,
+      referrerHost: from.referrerHost,
+      utmSource: from.utmSource,
+      utmMedium: from.utmMedium,
+      utmCampaign: from.utmCampaign,
+      device: from.device,
+      browser: from.browser,
+      os: from.os,
     });
   }
   return out;
@@ -234,16 +256,6 @@ export function computeTruth(data: TruthData): TrafficTruth {
   const convertedSessionIds = new Set<string>();
   for (const conversion of data.conversions)
     for (const id of conversion.sessionIds) convertedSessionIds.add(id);
-
-  const sessionsIn = (q: ReportQuery): Session[] => {
-    const out: Session[] = [];
-    for (const s of data.sessions) {
-      if (!inRange(s.day, q) || !pathOk(s.landingPath, q)) continue;
-      if (s.isBot && !q.includeBots) continue;
-      out.push(s);
-    }
-    return out;
-  };
 
   const topPages = (q: ReportQuery): TopPageRow[] => {
     interface Acc {
@@ -314,6 +326,7 @@ export function computeTruth(data: TruthData): TrafficTruth {
     return out.slice(0, limitOf(q));
   };
 
+  // Every session-level report selects the live sessions: day in range, landing page matching, bots as asked.
   const live = liveSessionsOf(data);
   const liveIn = (q: ReportQuery): LiveSessionTruth[] =>
     live.filter((s) => inRange(s.day, q) && pathOk(s.landingPath, q) && (q.includeBots || !s.isBot));
@@ -345,7 +358,12 @@ export function computeTruth(data: TruthData): TrafficTruth {
 
   const conversions = (q: ReportQuery): ConversionsReport => {
     const list = data.conversions
-      .filter((c) => inRange(c.day, q))
+      .filter(
+        (c) =>
+          inRange(c.day, q) &&
+          (q.path === undefined ||
+            (c.firstTouch !== null && pathMatchesPattern(q.path, c.firstTouch.landingPath))),
+      )
       .sort((a, b) => a.at - b.at || compareKeys(a.id, b.id));
     const converted = new Set<string>();
     const byLanding = new Map<string, number>();
@@ -355,10 +373,10 @@ export function computeTruth(data: TruthData): TrafficTruth {
       if (c.firstTouch !== null) bump(byLanding, c.firstTouch.landingPath);
       bump(byReferrer, c.firstTouch?.referrerHost ?? null);
     }
+    // Sessions that could convert: no user id on the summary nor on any stored view, or named by a conversion.
     let visitorSessions = 0;
-    for (const s of data.sessions) {
-      if (!inRange(s.day, q) || s.isBot) continue;
-      if (s.userId === null || convertedSessionIds.has(s.id)) visitorSessions += 1;
+    for (const s of liveIn(q)) {
+      if (!s.authenticated || convertedSessionIds.has(s.id)) visitorSessions += 1;
     }
     return {
       signups: list.length,
@@ -377,7 +395,7 @@ export function computeTruth(data: TruthData): TrafficTruth {
 
   const funnel = (q: ReportQuery, steps: string[]): FunnelStepRow[] => {
     const reached = steps.map(() => 0);
-    for (const s of sessionsIn(q)) {
+    for (const s of liveIn(q)) {
       let next = 0;
       for (const view of viewsBySession.get(s.id) ?? []) {
         if (next < steps.length && pathMatchesPattern(steps[next] as string, view.path)) next += 1;
@@ -412,7 +430,7 @@ export function computeTruth(data: TruthData): TrafficTruth {
 
   const referrers = (q: ReportQuery): ReferrerRow[] => {
     const counts = new Map<string | null, number>();
-    for (const s of sessionsIn(q)) bump(counts, s.referrerHost);
+    for (const s of liveIn(q)) bump(counts, s.referrerHost);
     return countDesc(counts)
       .slice(0, limitOf(q))
       .map((r) => ({ referrerHost: r.key, sessions: r.count }));
@@ -420,7 +438,7 @@ export function computeTruth(data: TruthData): TrafficTruth {
 
   const campaigns = (q: ReportQuery): CampaignRow[] => {
     const groups = new Map<string, CampaignRow>();
-    for (const s of sessionsIn(q)) {
+    for (const s of liveIn(q)) {
       if (s.utmSource === null && s.utmMedium === null && s.utmCampaign === null) continue;
       const key = JSON.stringify([s.utmSource, s.utmMedium, s.utmCampaign]);
       const row = groups.get(key) ?? {
@@ -447,7 +465,7 @@ export function computeTruth(data: TruthData): TrafficTruth {
     const device = new Map<DeviceType, number>();
     const browser = new Map<string | null, number>();
     const os = new Map<string | null, number>();
-    for (const s of sessionsIn(q)) {
+    for (const s of liveIn(q)) {
       bump(device, s.device);
       bump(browser, s.browser);
       bump(os, s.os);
@@ -475,7 +493,7 @@ export function computeTruth(data: TruthData): TrafficTruth {
       bump(byPath, view.path);
     }
     let sessionCount = 0;
-    for (const s of data.sessions) {
+    for (const s of live) {
       if (s.isBot && inRange(s.day, q) && pathOk(s.landingPath, q)) sessionCount += 1;
     }
     return {

@@ -42,9 +42,12 @@ export {
 } from './hot-store-checks.js';
 export {
   foldViews,
+  isLiveVisitorSession,
+  isVisitorRollup,
   type LiveSession,
   liveSession,
   mergeLive,
+  type SessionSource,
   type SummaryPart,
   type ViewFold,
 } from './live-session.js';

@@ -4,7 +4,12 @@ import {
   checkMaxSteps,
   checkQuery as checkReportQuery,
 } from '../adapter/check-query.js';
-import { type LiveSession, liveSession } from '../adapter/live-session.js';
+import {
+  isLiveVisitorSession,
+  isVisitorRollup,
+  type LiveSession,
+  liveSession,
+} from '../adapter/live-session.js';
 import {
   buildOverview,
   countedViews,
@@ -22,13 +27,7 @@ import {
   compareJourneyRows,
   funnelStepsReached,
 } from '../adapter/report-order.js';
-import {
-  type BotSelection,
-  botSelectionOf,
-  isVisitorSession,
-  rollupsIn,
-  visitorRollupDays,
-} from '../adapter/rollup.js';
+import { type BotSelection, botSelectionOf, rollupsIn, visitorRollupDays } from '../adapter/rollup.js';
 import { matchPath } from '../match-path.js';
 import type { Reports } from '../ports.js';
 import type {
@@ -42,7 +41,6 @@ import type {
   PageView,
   ReferrerRow,
   ReportQuery,
-  Session,
   SessionRollup,
   SessionsReport,
   TopPageRow,
@@ -57,31 +55,18 @@ const SIGNUP_STEP = '(signup)';
 
 /** The Reports table of docs/semantics.md, computed from the memory store's maps at each call. */
 export function createReports(state: StoreState): Reports {
-  /** Sessions whose day is in range and whose landing page matches; bots as `bots` says. */
-  const sessionsIn = (q: Query, bots: BotSelection): Session[] => {
-    const found: Session[] = [];
-    for (const [day, ids] of state.sessionsByDay) {
-      if (day < q.from || day > q.to) continue;
-      for (const id of ids) {
-        const s = state.sessions.get(id);
-        if (s === undefined) continue;
-        if (bots === 'exclude' && s.isBot) continue;
-        if (bots === 'only' && !s.isBot) continue;
-        if (q.path !== null && !matchPath(q.path, s.landingPath)) continue;
-        found.push(s);
-      }
-    }
-    return found;
-  };
+  const botsFor = botSelectionOf;
   /**
-   * Sessions in range as the session-level reports count them (`liveSession`): summaries merged with their
-   * stored views, and sessions whose views are stored but whose summary is not yet.
+   * Sessions in range as every session-level report counts them (`liveSession`): summaries merged with their
+   * stored views, and sessions whose views are stored but whose summary is not yet; landing page matching, bots
+   * as `bots` says.
    */
-  const liveIn = (q: Query): LiveSession[] => {
+  const liveIn = (q: Query, bots: BotSelection = botsFor(q)): LiveSession[] => {
     const found: LiveSession[] = [];
     const keep = (s: LiveSession | null): void => {
       if (s === null || s.day < q.from || s.day > q.to) return;
-      if (s.isBot && !q.includeBots) return;
+      if (bots === 'exclude' && s.isBot) return;
+      if (bots === 'only' && !s.isBot) return;
       if (q.path !== null && !matchPath(q.path, s.landingPath)) return;
       found.push(s);
     };
@@ -97,18 +82,21 @@ export function createReports(state: StoreState): Reports {
     }
     return found;
   };
-  const botsFor = botSelectionOf;
-  /** Rollup rows of purged sessions, selected as `sessionsIn` / `liveIn` select sessions. */
+  /** Rollup rows of purged sessions, selected as `liveIn` selects sessions. */
   const rolledIn = (q: Query, bots: BotSelection = botsFor(q)): SessionRollup[] =>
     rollupsIn(state.sessionRollups.values(), q, bots);
-  /** Sessions by summary and rollup rows as `[key, count]` entries for `ranked`. */
+  /** The live sessions and rollup rows a session report of `q` counts (bots as the query asks). */
+  const counted = (q: Query): { live: LiveSession[]; rolled: SessionRollup[] } => ({
+    live: liveIn(q),
+    rolled: rolledIn(q),
+  });
+  /** Live sessions and rollup rows as `[key, count]` entries for `ranked`. */
   const keyed = function* <K>(
-    q: Query,
-    bots: BotSelection,
-    keyOf: (s: Session | SessionRollup) => K,
+    { live, rolled }: { live: LiveSession[]; rolled: SessionRollup[] },
+    keyOf: (s: LiveSession | SessionRollup) => K,
   ): Generator<[K, number]> {
-    for (const s of sessionsIn(q, bots)) yield [keyOf(s), 1];
-    for (const r of rolledIn(q, bots)) yield [keyOf(r), r.sessions];
+    for (const s of live) yield [keyOf(s), 1];
+    for (const r of rolled) yield [keyOf(r), r.sessions];
   };
 
   /** Aggregate rows whose day is in range and whose path matches. */
@@ -199,10 +187,10 @@ export function createReports(state: StoreState): Reports {
       const converted = new Set<string>();
       for (const c of inRange) for (const id of c.sessionIds) converted.add(id);
       let visitorSessions = 0;
-      for (const s of sessionsIn(q, botsFor(q))) {
-        if (isVisitorSession(s, state.convertedSessions.has(s.id))) visitorSessions++;
+      for (const s of liveIn(q)) {
+        if (isLiveVisitorSession(s, state.convertedSessions.has(s.id))) visitorSessions++;
       }
-      for (const r of rolledIn(q)) if (r.visitor) visitorSessions += r.sessions;
+      for (const r of rolledIn(q)) if (isVisitorRollup(r)) visitorSessions += r.sessions;
       return {
         signups: inRange.length,
         visitorSessions,
@@ -224,7 +212,7 @@ export function createReports(state: StoreState): Reports {
       const q = checkQuery(query);
       checkFunnelSteps(steps, SOURCE);
       const reached = steps.map(() => 0);
-      for (const s of sessionsIn(q, botsFor(q))) {
+      for (const s of liveIn(q)) {
         const k = funnelStepsReached(
           steps,
           viewsOf(s.id).map((view) => view.path),
@@ -258,7 +246,7 @@ export function createReports(state: StoreState): Reports {
     async referrers(query): Promise<ReferrerRow[]> {
       const q = checkQuery(query);
       return ranked(
-        keyed(q, botsFor(q), (s) => s.referrerHost),
+        keyed(counted(q), (s) => s.referrerHost),
         q.limit,
       ).map(([referrerHost, sessions]) => ({ referrerHost, sessions }));
     },
@@ -266,7 +254,7 @@ export function createReports(state: StoreState): Reports {
     async campaigns(query): Promise<CampaignRow[]> {
       const q = checkQuery(query);
       const groups = new Map<string, CampaignRow>();
-      for (const [s, n] of keyed(q, botsFor(q), (s) => s)) {
+      for (const [s, n] of keyed(counted(q), (s) => s)) {
         if (s.utmSource === null && s.utmMedium === null && s.utmCampaign === null) continue;
         const key = JSON.stringify([s.utmSource, s.utmMedium, s.utmCampaign]);
         const row = groups.get(key);
@@ -286,18 +274,18 @@ export function createReports(state: StoreState): Reports {
 
     async devices(query): Promise<DevicesReport> {
       const q = checkQuery(query);
-      const bots = botsFor(q);
+      const all = counted(q);
       return {
         devices: ranked(
-          keyed(q, bots, (s) => s.device),
+          keyed(all, (s) => s.device),
           q.limit,
         ).map(([device, sessions]) => ({ device, sessions })),
         browsers: ranked(
-          keyed(q, bots, (s) => s.browser),
+          keyed(all, (s) => s.browser),
           q.limit,
         ).map(([browser, sessions]) => ({ browser, sessions })),
         os: ranked(
-          keyed(q, bots, (s) => s.os),
+          keyed(all, (s) => s.os),
           q.limit,
         ).map(([os, sessions]) => ({ os, sessions })),
       };
@@ -316,7 +304,7 @@ export function createReports(state: StoreState): Reports {
         .sort((a, b) => b[1] - a[1] || compareCodePoints(a[0], b[0]))
         .slice(0, q.limit)
         .map(([path, n]) => ({ path, views: n }));
-      let sessions = sessionsIn(q, 'only').length;
+      let sessions = liveIn(q, 'only').length;
       for (const r of rolledIn(q, 'only')) sessions += r.sessions;
       return { views, sessions, topPaths };
     },

@@ -261,8 +261,8 @@ function insertMetric(state: StoreState, incoming: PageMetric): boolean {
 function insertBotSession(state: StoreState, flagged: BotSession): boolean {
   if (state.botSessions.has(flagged.sessionId)) return false;
   state.botSessions.add(flagged.sessionId);
-  // Its stored summary may be stale (written on views 1, 5, 10…): the reports that select sessions by summary
-  // (referrers, campaigns, devices, conversions) must see a bot session now.
+  // Its stored summary may be stale (written on views 1, 5, 10…): it says bot now, so the session is a bot
+  // session in every report even before any of its page views is stored.
   const summary = state.sessions.get(flagged.sessionId);
   if (summary !== undefined) summary.isBot = true;
   for (const view of state.viewsBySession.get(flagged.sessionId) ?? []) {
