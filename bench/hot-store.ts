@@ -1,4 +1,11 @@
-import { dayOf, type RecordInput, type SessionRules, uuidv7Ids, type ViewDraft } from '@anon/core';
+import {
+  dayOf,
+  type RecordInput,
+  type SessionRules,
+  type SessionStep,
+  uuidv7Ids,
+  type ViewDraft,
+} from '@anon/core';
 import { redisHotStore } from '@anon/redis';
 import type { Redis } from 'ioredis';
 import { type BatchForm, withBatchForm } from './batch-form.js';
@@ -25,6 +32,15 @@ export interface HotStoreLoad {
   serverScriptCallsPerView: number;
   serverCallsPerView: number;
   serverCpuPerViewUs: number;
+  /** Server calls per page view by command name, those a script makes included (`INFO commandstats`). */
+  serverCommandsPerView: Record<string, number>;
+  /**
+   * CPU of the bench process per page view (`process.cpuUsage`): the store's client side (payloads, ioredis,
+   * replies, `sessionize`) plus building the inputs, which a deployment's engine does anyway.
+   */
+  clientCpuPerViewUs: number;
+  /** Share of the page views that continued a session (the rest started one: more keys written). */
+  continuedShare: number;
   /** Calls that rejected, and the first one's message. */
   failures: number;
   firstFailure?: string;
@@ -84,6 +100,29 @@ export function visitorKeyOf(n: number): string {
   return n.toString(16).padStart(16, '0').repeat(4);
 }
 
+/** MurmurHash3's 32-bit finalizer: a bijection that spreads consecutive integers over all 32 bits. */
+function fmix32(h: number): number {
+  let x = h ^ (h >>> 16);
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/**
+ * A 64-hex visitor key that looks random, as the engine's HMAC output does. The Redis hot store picks a visitor's
+ * shard by a hash of the key, and `visitorKeyOf`'s repeated pattern lands in 8 of the 64 shards: this one fills
+ * them evenly, as a deployment's visitors do.
+ */
+function spreadVisitorKey(n: number): string {
+  let key = '';
+  for (let i = 0; i < 8; i++)
+    key += fmix32(Math.imul(n, 8) + i + 1)
+      .toString(16)
+      .padStart(8, '0');
+  return key;
+}
+
 /**
  * Loads `call` from `concurrency` workers for `seconds`: each call records `viewsPerCall` views. Counts the
  * client's commands and reads the server's counters on either side.
@@ -93,16 +132,18 @@ async function loadHotStore(
   seconds: number,
   concurrency: number,
   viewsPerCall: number,
-  call: (first: number, count: number) => Promise<unknown>,
+  call: (first: number, count: number) => Promise<readonly SessionStep[]>,
   counter: { n: number },
 ): Promise<HotStoreLoad> {
   const commands = countCommands(redis);
   const serverBefore = await sampleRedisServer(redis);
   const latencies = new Samples();
   let views = 0;
+  let continued = 0;
   let failures = 0;
   let firstFailure: string | undefined;
   const until = Date.now() + seconds * 1_000;
+  const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const worker = async () => {
     while (Date.now() < until) {
@@ -110,8 +151,9 @@ async function loadHotStore(
       counter.n += viewsPerCall;
       const t0 = process.hrtime.bigint();
       try {
-        await call(first, viewsPerCall);
+        const steps = await call(first, viewsPerCall);
         views += viewsPerCall;
+        for (const step of steps) if (!step.isNew) continued++;
         latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
       } catch (error) {
         failures++;
@@ -121,6 +163,7 @@ async function loadHotStore(
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
   commands.restore();
   const server = redisServerDelta(serverBefore, await sampleRedisServer(redis));
   // Per view sent: a failed call sent its commands too (the figure is what Redis is asked, not what succeeded).
@@ -136,6 +179,13 @@ async function loadHotStore(
     serverScriptCallsPerView: round(perView(server.scriptCalls), 4),
     serverCallsPerView: round(perView(server.calls), 3),
     serverCpuPerViewUs: round(perView(server.cpuUs), 2),
+    serverCommandsPerView: Object.fromEntries(
+      Object.entries(server.byCommand)
+        .filter(([name]) => name !== 'info')
+        .map(([name, n]) => [name, round(perView(n), 3)]),
+    ),
+    clientCpuPerViewUs: round((cpu.user + cpu.system) / Math.max(1, views), 2),
+    continuedShare: round(continued / Math.max(1, views), 3),
     failures,
     ...(firstFailure === undefined ? {} : { firstFailure }),
   };
@@ -143,8 +193,9 @@ async function loadHotStore(
 
 /**
  * The Redis hot store alone, through one Redis: `recordPageViews` in batches (the engine's call) with a few
- * batches in flight, then `recordPageView` one view per call with many in flight for comparison; visitors
- * are seen several times, so sessions continue.
+ * batches in flight, then `recordPageView` one view per call with many in flight for comparison. Visitors
+ * come back once every one of `visitors` was seen, so whether views continue sessions or start them depends on
+ * the run's length and speed: each load reports the share that continued.
  */
 export async function measureHotStore(plan: BenchPlan, log: (line: string) => void): Promise<HotStoreResult> {
   const reached = await connectRedis();
@@ -154,6 +205,18 @@ export async function measureHotStore(plan: BenchPlan, log: (line: string) => vo
   const { hot, form } = withBatchForm(redisHotStore(redis, { prefix }));
   const ids = uuidv7Ids();
   const { seconds, concurrency, batchSize, visitors } = plan.hotStore;
+  // Made before the load, so making them is not in its client CPU.
+  const keys = Array.from({ length: visitors }, (_, v) => spreadVisitorKey(v));
+  const input = (n: number, id: string): RecordInput => {
+    const at = Date.now();
+    return {
+      visitorKey: keys[n] as string,
+      previousVisitorKey: null,
+      view: viewDraft(id, at, n),
+      newSessionId: id,
+      scopes: [`page:${PATHS[n % PATHS.length]}`],
+    };
+  };
   const inputs = (first: number, count: number) =>
     Array.from({ length: count }, (_, k) => input((first + k) % visitors, ids.next(Date.now())));
   try {
@@ -174,30 +237,31 @@ export async function measureHotStore(plan: BenchPlan, log: (line: string) => vo
     log(
       `  Redis recordPageViews (${form}): ${batched.viewsPerSecond} views/s in batches of ${batchSize}, ${batched.concurrency} in flight, p99 ${batched.p99Ms} ms per batch, ${batched.commandsPerView} commands per view`,
     );
+    log(describeServer(batched));
     const single = await loadHotStore(
       redis,
       seconds / 2,
       128,
       1,
-      (first) => hot.recordPageView(input(first % visitors, ids.next(Date.now())), RULES),
+      async (first) => [await hot.recordPageView(input(first % visitors, ids.next(Date.now())), RULES)],
       counter,
     );
     log(
       `  Redis recordPageView: ${single.viewsPerSecond} views/s at 128 in flight, p99 ${single.p99Ms} ms, ${single.commandsPerView} commands per view`,
     );
+    log(describeServer(single));
     return { batched, batchForm: form, single };
   } finally {
     await deleteKeys(redis, prefix);
     redis.disconnect();
   }
 }
-function input(n: number, id: string): RecordInput {
-  const at = Date.now();
-  return {
-    visitorKey: visitorKeyOf(n),
-    previousVisitorKey: null,
-    view: viewDraft(id, at, n),
-    newSessionId: id,
-    scopes: [`page:${PATHS[n % PATHS.length]}`],
-  };
+
+/** What Redis and the bench process spent per page view, and on which commands. */
+function describeServer(load: HotStoreLoad): string {
+  const commands = Object.entries(load.serverCommandsPerView)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
+  return `    server ${load.serverCpuPerViewUs} µs CPU and ${load.serverCallsPerView} calls per view (${commands}); client ${load.clientCpuPerViewUs} µs CPU per view; ${Math.round(load.continuedShare * 100)} % of views continued a session`;
 }

@@ -38,6 +38,8 @@ export interface RedisServerSample {
   scriptCalls: number;
   /** `used_cpu_user` + `used_cpu_sys` (`INFO cpu`), in µs. */
   cpuUs: number;
+  /** Calls per command name (`INFO commandstats`), script-internal calls included: what a script spends its time on. */
+  byCommand: Record<string, number>;
 }
 
 /** One reading of `INFO commandstats` and `INFO cpu`; subtract two readings for a run's share. */
@@ -45,13 +47,20 @@ export async function sampleRedisServer(redis: Redis): Promise<RedisServerSample
   const [stats, cpu] = await Promise.all([redis.info('commandstats'), redis.info('cpu')]);
   let calls = 0;
   let scriptCalls = 0;
+  const byCommand: Record<string, number> = {};
   for (const match of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
     const n = Number(match[2]);
     calls += n;
+    byCommand[match[1]!] = n;
     if (/^(evalsha|eval|fcall)(_ro)?$/.test(match[1]!)) scriptCalls += n;
   }
   const field = (name: string) => readField(cpu, name);
-  return { calls, scriptCalls, cpuUs: Math.round((field('used_cpu_user') + field('used_cpu_sys')) * 1e6) };
+  return {
+    calls,
+    scriptCalls,
+    cpuUs: Math.round((field('used_cpu_user') + field('used_cpu_sys')) * 1e6),
+    byCommand,
+  };
 }
 
 function readField(info: string, name: string): number {
@@ -59,11 +68,17 @@ function readField(info: string, name: string): number {
   return match === null ? 0 : Number(match[1]);
 }
 
-/** `after − before`, field by field. */
+/** `after − before`, field by field (commands that were not called in between are left out). */
 export function redisServerDelta(before: RedisServerSample, after: RedisServerSample): RedisServerSample {
+  const byCommand: Record<string, number> = {};
+  for (const [name, n] of Object.entries(after.byCommand)) {
+    const delta = n - (before.byCommand[name] ?? 0);
+    if (delta > 0) byCommand[name] = delta;
+  }
   return {
     calls: after.calls - before.calls,
     scriptCalls: after.scriptCalls - before.scriptCalls,
     cpuUs: after.cpuUs - before.cpuUs,
+    byCommand,
   };
 }

@@ -117,6 +117,8 @@ interface RecordPayload {
   timeout: string;
   ttl: string;
   window: string;
+  /** A single Redis: base of the shared real-time sets (client keyPrefix included); absent on Cluster. */
+  rt?: string;
   views: ViewPayload[];
 }
 
@@ -179,8 +181,9 @@ function segments(batch: readonly Prepared[]): number[][] {
 /**
  * The Redis `HotStore`: a batch of page views is one pipeline (one round trip) of Lua scripts (EVALSHA) that,
  * for each view in order and atomically, count the rate, continue or start the visitor's session, refresh
- * TTLs, the expiry index and the real-time sets. On a single Redis one script takes up to 100 views; on Redis
- * Cluster one script per shard (one hash tag, one slot), one pipeline per master.
+ * TTLs, the expiry index and the real-time sets. On a single Redis one script takes up to 100 views and the
+ * real-time sets are one per scope for every visitor; on Redis Cluster one script per shard (one hash tag, one
+ * slot), one pipeline per master, and each shard keeps its own real-time sets.
  *
  * The client is the user's; `close()` leaves it open. Recommended client options: `enableOfflineQueue:
  * false` (fail fast while disconnected) or a short `commandTimeout`, and `maxRetriesPerRequest: 1`.
@@ -198,6 +201,9 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
   // ioredis prefixes KEYS with the client's `keyPrefix`; keys a script builds itself need it too.
   const clientPrefix = (redis.options as { keyPrefix?: string }).keyPrefix ?? '';
   const argBase = (bucket: number): string => clientPrefix + keys.base(bucket);
+  // A single Redis keeps one real-time set per scope for every visitor: a batch writes each set once, where a set
+  // per shard and scope would take a write per view. On Cluster a script reaches its own slot only.
+  const sharedRealtime = cluster ? undefined : clientPrefix + keys.sharedRealtimeBase();
 
   const scripts = defineScripts(redis, {
     record: { lua: RECORD_LUA, keys: 3 },
@@ -370,16 +376,11 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
       throw error;
     }
     groups.forEach(([, members], g) => {
-      const flat = replies[g] as unknown[];
-      if (!Array.isArray(flat) || flat.length !== members.length * 2) {
-        throw new AnonError('hot_store_failed', 'unexpected reply from the record script', {
-          source: 'redis',
-        });
-      }
+      const flat = parseRecordReply(replies[g], members.length);
       members.forEach((i, j) => {
         const p = batch[i] as Prepared;
-        const curFlat = flat[2 * j + 1] as string[];
-        const live = curFlat.length > 0 ? decodeSession(curFlat) : null;
+        const curFlat = flat[2 * j + 1];
+        const live = Array.isArray(curFlat) && curFlat.length > 0 ? decodeSession(curFlat) : null;
         // The script applied the same reducer to the same state; this gives the caller its exact result.
         const step = sessionize(
           live === null ? null : { ...live, visitorKey: p.visitorKey },
@@ -409,12 +410,13 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
       const batch = inputs.map((input) => prepare(input));
       const steps: SessionStep[] = new Array(batch.length);
       if (batch.length === 0) return steps;
-      const shared = {
+      const shared: Omit<RecordPayload, 'views'> = {
         botMax: String(rules.botMaxViewsPerMinute),
         timeout: String(rules.sessionTimeoutMs),
         ttl: String(Math.ceil(rules.sessionTimeoutMs + ttlMarginMs)),
         window: String(Math.ceil(rules.realtimeWindowMs)),
       };
+      if (sharedRealtime !== undefined) shared.rt = sharedRealtime;
       // On a single Redis the whole batch is one segment: its pipeline runs every view in order.
       const parts = cluster ? segments(batch) : [batch.map((_, i) => i)];
       for (const segment of parts) await applySegment(batch, segment, shared, rules, steps);
@@ -490,11 +492,21 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
       return run('activeVisitors', async () => {
         checkActiveVisitors(now, windowMs, 'redis');
         if (scope !== undefined) checkKeyPart('scope', scope);
-        // A visitor key lives in one shard only, so the shards' counts add up to distinct visitors.
+        // On Cluster a visitor key lives in one shard only, so the shards' counts add up to distinct visitors. A
+        // single Redis reads its shared sets, and the per-shard sets an earlier release wrote while any is left
+        // (they expire one window after its last write; a visitor in both is counted twice until then).
+        let sets: (number | null)[] = allBuckets;
+        if (!cluster) {
+          const legacy = allBuckets.flatMap((b) => [
+            keys.realtime(b, scope),
+            keys.realtimeAuthenticated(b, scope),
+          ]);
+          sets = (await redis.exists(...legacy)) > 0 ? [null, ...allBuckets] : [null];
+        }
         const from = `(${now - windowMs}`;
         const to = String(now);
         const counts = await Promise.all(
-          allBuckets.map((b) =>
+          sets.map((b) =>
             Promise.all([
               redis.zcount(keys.realtime(b, scope), from, to),
               redis.zcount(keys.realtimeAuthenticated(b, scope), from, to),
@@ -607,6 +619,23 @@ export function redisHotStore(redis: RedisClient, options: RedisHotStoreOptions 
     },
   };
   return store;
+}
+
+/**
+ * The `record` script's reply: one JSON string, `[count, session or false, …]` for `views` views. Anything else
+ * (an older script's RESP array included) is a `hot_store_failed`.
+ */
+function parseRecordReply(reply: unknown, views: number): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = typeof reply === 'string' ? JSON.parse(reply) : null;
+  } catch {
+    parsed = null;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== views * 2) {
+    throw new AnonError('hot_store_failed', 'unexpected reply from the record script', { source: 'redis' });
+  }
+  return parsed;
 }
 
 /** A Redis-only argument check failed (the shared ones are in `@anon/core/adapter`). */

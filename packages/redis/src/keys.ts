@@ -75,14 +75,27 @@ export class KeyLayout {
     return `${this.base(bucket)}l`;
   }
 
-  /** Real-time set of the shard: overall (no scope) or one scope; members are visitor keys scored by view time. */
-  realtime(bucket: number, scope?: string): string {
-    return scope === undefined ? `${this.base(bucket)}rt` : `${this.base(bucket)}rt:${scope}`;
+  /**
+   * Common start of the real-time sets of a single Redis, `anon:{rt}:`: there one set per scope holds every
+   * visitor, so a batch writes each set once (on Cluster each shard keeps its own, in its slot).
+   */
+  sharedRealtimeBase(): string {
+    return `${this.prefix}{rt}:`;
+  }
+
+  /**
+   * Real-time set: overall (no scope) or one scope; members are visitor keys scored by view time. `bucket` is the
+   * shard (Cluster, and what a single Redis held before the shared sets), `null` the single Redis' shared set.
+   */
+  realtime(bucket: number | null, scope?: string): string {
+    const base = bucket === null ? this.sharedRealtimeBase() : this.base(bucket);
+    return scope === undefined ? `${base}rt` : `${base}rt:${scope}`;
   }
 
   /** The authenticated visitors of a real-time set: those whose view at that score carried a user id. */
-  realtimeAuthenticated(bucket: number, scope?: string): string {
-    return scope === undefined ? `${this.base(bucket)}ra` : `${this.base(bucket)}ra:${scope}`;
+  realtimeAuthenticated(bucket: number | null, scope?: string): string {
+    const base = bucket === null ? this.sharedRealtimeBase() : this.base(bucket);
+    return scope === undefined ? `${base}ra` : `${base}ra:${scope}`;
   }
 
   /**

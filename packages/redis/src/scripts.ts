@@ -15,12 +15,14 @@ local function num(n) return string.format('%.17g', n) end
 /**
  * The rule of one page view, shared by every caller of `RECORD_LUA` (one view or a batch): defines
  * `record_view(s, v, pending)`, which applies view `v` with the settings `s` and returns the visitor's rate count
- * and the live session as it was before the view (flat hash, or empty). The real-time marks and the expiry
- * indexes' TTLs are collected in `pending` and written once per call by `flush_pending`. Every key is built from the view's shard
- * base `v.base`: on Cluster every view of one call shares it (one slot, declared in KEYS for routing); on a
- * single Redis one call may mix shards. `v.prev` asks to continue the session of the previous visitor key:
- * `lookup` reads it where it lives (the same shard, or any shard on a single Redis), `adopt` installs one an
- * earlier DETACH_LUA call took out of its slot (Cluster).
+ * and the live session as it was before the view (flat hash, or false). The real-time marks and the expiry
+ * indexes' TTLs are collected in `pending` and written once per call by `flush_pending`. Every session key is built
+ * from the view's shard base `v.base`: on Cluster every view of one call shares it (one slot, declared in KEYS for
+ * routing); on a single Redis one call may mix shards. The real-time sets are under `s.rt` when given (a single
+ * Redis: one set per scope for every visitor), else under the view's shard base (Cluster: a set per shard and scope,
+ * in the view's slot). `v.prev` asks to continue the session of the previous visitor key: `lookup` reads it where
+ * it lives (the same shard, or any shard on a single Redis), `adopt` installs one an earlier DETACH_LUA call took
+ * out of its slot (Cluster).
  */
 const RECORD_VIEW_LUA = `
 local function field(flat, name)
@@ -31,19 +33,22 @@ local function field(flat, name)
 end
 
 -- What the views of one call leave to do once at its end: the expiry indexes to refresh, and per real-time set
--- the visitors to mark (latest time each) and the latest view time that trims it.
+-- the visitors to mark (latest time each, as a number and as sent) and the latest view time that trims it.
 local function new_pending()
   return { expiry = {}, marks = {} }
 end
 
-local function mark(pending, key, vk, at)
+local function mark(pending, key, vk, at, text)
   local set = pending.marks[key]
   if not set then
-    set = { latest = at, members = {} }
+    set = { latest = at, at = {}, text = {} }
     pending.marks[key] = set
   end
-  local seen = set.members[vk]
-  if not seen or at > seen then set.members[vk] = at end
+  local seen = set.at[vk]
+  if not seen or at > seen then
+    set.at[vk] = at
+    set.text[vk] = text
+  end
   if at > set.latest then set.latest = at end
 end
 
@@ -53,8 +58,8 @@ end
 local function flush_pending(s, pending)
   for key, set in pairs(pending.marks) do
     local args = {}
-    for vk, at in pairs(set.members) do
-      args[#args + 1] = num(at)
+    for vk, text in pairs(set.text) do
+      args[#args + 1] = text
       args[#args + 1] = vk
     end
     redis.call('ZADD', key, 'GT', unpack(args))
@@ -82,6 +87,9 @@ local function record_view(s, v, pending)
   -- The visitor's live session: one a sweeper has claimed (in the lease index) is the sweeper's, not the visitor's.
   local sid = redis.call('GET', pointer)
   local cur = nil
+  -- Whether the session sits in this shard's expiry index: a continued session keeps the score it has there (see
+  -- PEEK_LUA), one moved here from another key is added back.
+  local indexed = true
   if sid and redis.call('ZSCORE', lease, sid) then sid = nil end
   if sid then
     cur = redis.call('HGETALL', v.base .. 's:' .. sid)
@@ -124,6 +132,7 @@ local function record_view(s, v, pending)
         redis.call('HSET', nkey, '_v', v.vk)
         redis.call('SET', pointer, psid, 'PX', ttl)
         sid = psid
+        indexed = false
         cur = redis.call('HGETALL', nkey)
       end
     end
@@ -157,7 +166,7 @@ local function record_view(s, v, pending)
       if field(cur, 'lastEngagedMs') then redis.call('HDEL', key, 'lastEngagedMs') end
       redis.call('PEXPIRE', key, ttl)
       redis.call('PEXPIRE', pointer, ttl)
-      redis.call('ZADD', expiry, newLast, sid)
+      if not indexed then redis.call('ZADD', expiry, newLast, sid) end
     else
       -- Ended: it leaves the expiry index here, so no sweeper can also return it; the caller finalizes it.
       redis.call('DEL', key)
@@ -184,16 +193,17 @@ local function record_view(s, v, pending)
   pending.expiry[expiry] = true
 
   if not viewIsBot then
-    mark(pending, v.base .. 'rt', v.vk, at)
-    for i = 1, #v.scopes do mark(pending, v.base .. 'rt:' .. v.scopes[i], v.vk, at) end
+    local rt = s.rt or v.base
+    mark(pending, rt .. 'rt', v.vk, at, v.at)
+    for i = 1, #v.scopes do mark(pending, rt .. 'rt:' .. v.scopes[i], v.vk, at, v.at) end
     -- A view with a user id also marks the visitor in the authenticated sets ('ra', 'ra:<scope>').
     if v.userId then
-      mark(pending, v.base .. 'ra', v.vk, at)
-      for i = 1, #v.scopes do mark(pending, v.base .. 'ra:' .. v.scopes[i], v.vk, at) end
+      mark(pending, rt .. 'ra', v.vk, at, v.at)
+      for i = 1, #v.scopes do mark(pending, rt .. 'ra:' .. v.scopes[i], v.vk, at, v.at) end
     end
   end
 
-  return count, cur or {}
+  return count, cur or false
 end
 `;
 
@@ -201,8 +211,9 @@ end
  * Page views applied one after the other in the order given, each exactly as `record_view` applies it.
  * KEYS: expiry index, lease index and overall real-time set of the first view's shard (they route the call to
  * its slot on Cluster; the script builds every key from each view's base). ARGV[1]: JSON
- * `{ botMax, timeout, ttl, window, views: [...] }` (see `hot-store.ts`). Returns the flat list
- * `{ viewsThisMinute₁, live session before view₁, viewsThisMinute₂, … }`.
+ * `{ botMax, timeout, ttl, window, rt?, views: [...] }` (see `hot-store.ts`). Returns one JSON string, the array
+ * `[viewsThisMinute₁, live session before view₁ (flat hash) or false, viewsThisMinute₂, …]`: one bulk reply the
+ * client parses at once, rather than a RESP array of every field of every session.
  */
 export const RECORD_LUA = `${COMMON}${RECORD_VIEW_LUA}
 local s = cjson.decode(ARGV[1])
@@ -214,7 +225,7 @@ for i = 1, #s.views do
   out[#out + 1] = cur
 end
 flush_pending(s, pending)
-return out
+return cjson.encode(out)
 `;
 
 /**
@@ -283,17 +294,62 @@ return redis.call('HGETALL', key)
 `;
 
 /**
- * Candidates for finalization in one shard, without claiming them. KEYS: expiry index, lease index.
- * ARGV: shard base, now, timeout, limit. Returns flat `[sessionId, lastSeenAt, …]`.
+ * Candidates for finalization in one shard, without claiming them: the `limit` oldest idle sessions of the expiry
+ * index (more when several share the limit-th `lastSeenAt`), then sessions whose lease lapsed. KEYS: expiry index,
+ * lease index. ARGV: shard base, now, timeout, limit. Returns flat `[sessionId, lastSeenAt, …]`.
+ *
+ * A continued session is not re-scored in the expiry index at each view (that would be one more write per page
+ * view): its score is the `lastSeenAt` it had when indexed, never more than its `lastSeenAt` now. So the walk, in
+ * score order, reads each entry's `lastSeenAt`, moves a stale entry to it (it may still be idle, or not any more),
+ * and stops at the first score above the limit-th oldest found: no entry after it can be older.
  */
 export const PEEK_LUA = `${COMMON}
 local now = tonumber(ARGV[2])
 local timeout = tonumber(ARGV[3])
+local limit = tonumber(ARGV[4])
+local cutoff = now - timeout
 local out = {}
-local idle = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. num(now - timeout), 'WITHSCORES', 'LIMIT', 0, ARGV[4])
-for i = 1, #idle, 2 do
-  out[#out + 1] = idle[i]
-  out[#out + 1] = idle[i + 1]
+local found = {}
+local bound = nil
+local fixes = {}
+local offset = 0
+while limit > 0 do
+  local page = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. num(cutoff), 'WITHSCORES', 'LIMIT', offset, limit)
+  local stop = #page < 2 * limit
+  for i = 1, #page, 2 do
+    local sid, text = page[i], page[i + 1]
+    local score = tonumber(text)
+    if bound and score > bound then
+      stop = true
+      break
+    end
+    -- A session hash already gone stays a candidate: claiming it cleans the indexes.
+    local last = redis.call('HGET', ARGV[1] .. 's:' .. sid, 'lastSeenAt')
+    if last and tonumber(last) ~= score then
+      fixes[#fixes + 1] = last
+      fixes[#fixes + 1] = sid
+      text = last
+      score = tonumber(last)
+    end
+    if score < cutoff then
+      found[#found + 1] = { score, sid, text }
+      if #found >= limit then
+        table.sort(found, function(a, b) return a[1] < b[1] end)
+        bound = found[limit][1]
+        -- Every session tied with the limit-th stays: the caller orders ties by id.
+        while found[#found][1] > bound do found[#found] = nil end
+      end
+    end
+  end
+  if stop then break end
+  offset = offset + limit
+end
+for i = 1, #fixes, 1000 do
+  redis.call('ZADD', KEYS[1], unpack(fixes, i, math.min(i + 999, #fixes)))
+end
+for i = 1, #found do
+  out[#out + 1] = found[i][2]
+  out[#out + 1] = found[i][3]
 end
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', num(now), 'LIMIT', 0, ARGV[4])
 for i = 1, #lapsed do

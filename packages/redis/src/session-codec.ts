@@ -36,18 +36,28 @@ const FIELDS: Record<keyof HotSession, FieldKind> = {
 };
 
 const FIELD_NAMES = Object.keys(FIELDS) as (keyof HotSession)[];
+const FIELD_KINDS = FIELD_NAMES.map((name) => FIELDS[name]);
+/** Field name → its position in `FIELD_NAMES`. */
+const FIELD_INDEX = new Map<string, number>(FIELD_NAMES.map((name, i) => [name, i]));
 
-/** A session hash (HGETALL as a flat array) back to a `HotSession`; fields starting with `_` are the adapter's own. */
+/**
+ * A session hash (HGETALL as a flat array, or the same array from a script's JSON reply) back to a `HotSession`;
+ * fields starting with `_` are the adapter's own.
+ */
 export function decodeSession(flat: unknown): HotSession {
   if (!Array.isArray(flat) || flat.length % 2 !== 0) {
     throw new AnonError('hot_store_failed', 'unexpected session hash reply from Redis', { source: 'redis' });
   }
-  const raw = new Map<string, string>();
-  for (let i = 0; i < flat.length; i += 2) raw.set(String(flat[i]), String(flat[i + 1]));
+  const values: (string | undefined)[] = new Array(FIELD_NAMES.length);
+  for (let i = 0; i < flat.length; i += 2) {
+    const at = FIELD_INDEX.get(String(flat[i]));
+    if (at !== undefined) values[at] = String(flat[i + 1]);
+  }
   const session: Record<string, unknown> = {};
-  for (const name of FIELD_NAMES) {
-    const kind = FIELDS[name];
-    const value = raw.get(name);
+  for (let k = 0; k < FIELD_NAMES.length; k++) {
+    const name = FIELD_NAMES[k] as keyof HotSession;
+    const kind = FIELD_KINDS[k] as FieldKind;
+    const value = values[k];
     if (value === undefined) {
       if (kind === 'nullable-string' || kind === 'nullable-number') {
         session[name] = null;
