@@ -1,16 +1,12 @@
 import { AnonError, type AnonErrorCode } from '@anon/core';
 import type { Cluster, Redis } from 'ioredis';
+import { redisError } from './errors.js';
 
 /** An ioredis client the user built: a single `Redis` (or Sentinel) connection, or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
 
 /** A registered script: call it alone, or queue it on a pipeline under its `command` name. */
 export type ScriptFn = ((...args: (string | number)[]) => Promise<unknown>) & { readonly command: string };
-
-/** A typed error of this package: its message reads `[anon] [redis] …`. */
-export function redisError(code: AnonErrorCode, message: string, cause?: unknown): AnonError {
-  return new AnonError(code, message, cause === undefined ? { source: 'redis' } : { source: 'redis', cause });
-}
 
 /** Statuses in which a command would only wait in the offline queue: fail fast instead. */
 const DOWN = new Set(['reconnecting', 'close', 'end', 'disconnecting']);

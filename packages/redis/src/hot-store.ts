@@ -1,5 +1,5 @@
 import {
-  AnonError,
+  type AnonError,
   type EngageResult,
   type HotSession,
   type HotStore,
@@ -22,6 +22,7 @@ import {
   checkSessionRules,
 } from '@anon/core/adapter';
 import { defineScripts, guarded, isCluster, pipelined, type RedisClient } from './client.js';
+import { redisError } from './errors.js';
 import { checkKeyPart, KeyLayout, keySlot } from './keys.js';
 import {
   CLAIM_LUA,
@@ -633,26 +634,26 @@ function parseRecordReply(reply: unknown, views: number): unknown[] {
     parsed = null;
   }
   if (!Array.isArray(parsed) || parsed.length !== views * 2) {
-    throw new AnonError('hot_store_failed', 'unexpected reply from the record script', { source: 'redis' });
+    throw redisError('hot_store_failed', 'unexpected reply from the record script');
   }
   return parsed;
 }
 
 /** A Redis-only argument check failed (the shared ones are in `@anon/core/adapter`). */
 function invalidInput(message: string): AnonError {
-  return new AnonError('invalid_input', message, { source: 'redis' });
+  return redisError('invalid_input', message);
 }
 
 function nonNegative(value: number, name: string): number {
   if (!(Number.isFinite(value) && value >= 0)) {
-    throw new AnonError('invalid_config', `${name} must be a finite number ≥ 0`, { source: 'redis' });
+    throw redisError('invalid_config', `${name} must be a finite number ≥ 0`);
   }
   return value;
 }
 
 function positive(value: number, name: string): number {
   if (!(Number.isFinite(value) && value > 0)) {
-    throw new AnonError('invalid_config', `${name} must be a finite number > 0`, { source: 'redis' });
+    throw redisError('invalid_config', `${name} must be a finite number > 0`);
   }
   return value;
 }

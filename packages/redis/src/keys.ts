@@ -1,4 +1,4 @@
-import { AnonError } from '@anon/core';
+import { redisError } from './errors.js';
 
 /** Longest visitor key or scope accepted in a key name; core keeps both far shorter. */
 export const MAX_KEY_PART = 512;
@@ -14,22 +14,13 @@ export class KeyLayout {
 
   constructor(prefix: string, buckets: number) {
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
-      throw new AnonError(
+      throw redisError(
         'invalid_config',
         `prefix must be a string without "{" or "}" (got ${JSON.stringify(prefix)})`,
-        {
-          source: 'redis',
-        },
       );
     }
     if (!Number.isInteger(buckets) || buckets < 1 || buckets > 16_384) {
-      throw new AnonError(
-        'invalid_config',
-        `buckets must be an integer in [1, 16384] (got ${String(buckets)})`,
-        {
-          source: 'redis',
-        },
-      );
+      throw redisError('invalid_config', `buckets must be an integer in [1, 16384] (got ${String(buckets)})`);
     }
     this.prefix = prefix;
     this.buckets = buckets;
@@ -110,12 +101,9 @@ export class KeyLayout {
 /** Rejects a visitor key or scope that is not a usable key part (never a crash later in Redis). */
 export function checkKeyPart(what: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_PART) {
-    throw new AnonError(
+    throw redisError(
       'invalid_input',
       `${what} must be a non-empty string of at most ${MAX_KEY_PART} characters`,
-      {
-        source: 'redis',
-      },
     );
   }
   return value;

@@ -1,4 +1,5 @@
-import { AnonError, type HotSession } from '@anon/core';
+import type { HotSession } from '@anon/core';
+import { redisError } from './errors.js';
 
 type FieldKind = 'string' | 'nullable-string' | 'number' | 'nullable-number' | 'boolean';
 
@@ -46,7 +47,7 @@ const FIELD_INDEX = new Map<string, number>(FIELD_NAMES.map((name, i) => [name, 
  */
 export function decodeSession(flat: unknown): HotSession {
   if (!Array.isArray(flat) || flat.length % 2 !== 0) {
-    throw new AnonError('hot_store_failed', 'unexpected session hash reply from Redis', { source: 'redis' });
+    throw redisError('hot_store_failed', 'unexpected session hash reply from Redis');
   }
   const values: (string | undefined)[] = new Array(FIELD_NAMES.length);
   for (let i = 0; i < flat.length; i += 2) {
@@ -63,9 +64,7 @@ export function decodeSession(flat: unknown): HotSession {
         session[name] = null;
         continue;
       }
-      throw new AnonError('hot_store_failed', `session hash is missing its "${name}" field`, {
-        source: 'redis',
-      });
+      throw redisError('hot_store_failed', `session hash is missing its "${name}" field`);
     }
     session[name] =
       kind === 'boolean'

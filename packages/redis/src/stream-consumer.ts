@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { AnonEvent, BatchHandler, Consumer } from '@anon/core';
 import type { LogThrottle } from '@anon/core/adapter';
-import { isCluster, type RedisClient, redisError } from './client.js';
+import { isCluster, type RedisClient } from './client.js';
+import { redisError } from './errors.js';
 import { FIELD, nextStamp } from './stream-producer.js';
 
 /** Settings of the consuming side, checked by `redisStreamQueue`. */

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { consoleLogger, type Logger, type Queue } from '@anon/core';
 import { createLogThrottle } from '@anon/core/adapter';
-import { type RedisClient, redisError } from './client.js';
+import type { RedisClient } from './client.js';
+import { redisError } from './errors.js';
 import { streamConsumers } from './stream-consumer.js';
 import { streamProducer } from './stream-producer.js';
 
