@@ -4,7 +4,7 @@
 // dependencies.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { capture, packWorkspace, root, scratch, sh } from './lib/packed.mjs';
 
@@ -26,6 +26,14 @@ try {
   });
   console.log(`npm i @anon/cli: node_modules is ${(kb / 1024).toFixed(1)} MB\n${installed}`);
   assert.ok(kb < LIMIT_KB, `@anon/cli installs ${kb} KB, over the ${LIMIT_KB} KB budget`);
+  // The CLI ships no sourcemaps and not the CommonJS copy of its bin, which nothing runs (`bin` is dist/bin.js).
+  const shipped = readdirSync(join(work, 'node_modules/@anon/cli/dist'));
+  const unwanted = shipped.filter((f) => f.endsWith('.map') || (f.startsWith('bin.') && f !== 'bin.js'));
+  assert.deepEqual(unwanted, [], `@anon/cli ships ${unwanted.join(', ')}`);
+  assert.ok(
+    shipped.includes('bin.js') && shipped.includes('index.cjs'),
+    `@anon/cli ships ${shipped.join(', ')}`,
+  );
 
   const anon = (...args) => capture(join(work, 'node_modules/.bin/anon'), args, { cwd: work });
   const { version } = JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8'));
@@ -35,9 +43,11 @@ try {
 
   const pglite = await anon('migrate', '--pglite', join(work, 'db'));
   assert.equal(pglite.code, 1, pglite.stderr);
-  assert.match(
+  assert.equal(
     pglite.stderr,
-    /^anon: PGlite \(--pglite\) needs .*npm i @anon\/postgres @electric-sql\/pglite\n$/,
+    'anon: PGlite (--pglite) needs @anon/postgres and @electric-sql/pglite; @anon/postgres and ' +
+      '@electric-sql/pglite are not installed. Install them in your project: npm i @anon/postgres ' +
+      '@electric-sql/pglite\n',
   );
 
   const redis = await anon('worker', '--pglite', ':memory:', '--redis-url', 'redis://127.0.0.1:6379');
@@ -46,7 +56,11 @@ try {
 
   const url = await anon('migrate', '--pg-url', 'not a url');
   assert.equal(url.code, 2, url.stderr);
-  assert.match(url.stderr, /is not a valid URL: "not a url"/);
+  assert.equal(
+    url.stderr,
+    'anon: the PostgreSQL URL (--pg-url / ANON_PG_URL) is not a valid URL: "not a url"; expected a URL like ' +
+      "postgres://user@host:5432/database\nRun 'anon migrate --help' for usage.\n",
+  );
   console.log(
     `@anon/cli: ${(kb / 1024).toFixed(1)} MB installed; --version and missing-driver messages work`,
   );

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Check what `pnpm build` produced, as npm would publish it; builds nothing. For every package: publint (strict:
 # warnings fail) and @arethetypeswrong/cli on the packed tarball (every entry point under node10, node16 CJS and
-# ESM, and bundler resolution). Then: one copy of @anon/core per module format; `npm i @anon/cli` stays small and
+# ESM, and bundler resolution). Then: repository/homepage/bugs, `files` and absolute README links in every
+# package; one copy of @anon/core per module format; `npm i @anon/cli` stays small and
 # names a missing driver; the root README's snippet type-checks and runs against the packed packages in ESM and
 # CommonJS. The last two install from the npm registry: ANON_SKIP_INSTALL_CHECKS=1 skips them when offline.
 set -euo pipefail
@@ -25,6 +26,9 @@ for dir in packages/*/; do
   # shellcheck disable=SC2086 # one word per entry point
   pnpm --silent attw --pack "$dir" --no-color ${assets:+--exclude-entrypoints $assets} || failed+=("$dir (attw)")
 done
+
+printf '\n== package metadata and README links\n'
+node scripts/check-package-metadata.mjs || failed+=("package metadata")
 
 printf '\n== one copy of core per format\n'
 node scripts/check-one-core.mjs || failed+=("@anon/core (one copy per format)")

@@ -1,5 +1,5 @@
 // The root README's Install section, followed as a new user would, in an ESM and in a CommonJS app: install
-// what its `pnpm add` line names (our packages from their packed tarballs, the rest from the npm registry),
+// what its `pnpm add` lines name, no more (our packages from their packed tarballs, the rest from the npm registry),
 // type-check its TypeScript block(s) under `strict` and NodeNext, run the app, make one browser request, stop
 // it with SIGTERM, and check that it exits on its own and that the page view reached PGlite. Needs
 // `pnpm build` first and the npm registry; every step has a time limit.
@@ -11,9 +11,16 @@ import { capture, packWorkspace, root, scratch, sh } from './lib/packed.mjs';
 
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const install = readme.slice(readme.indexOf('\n## Install\n'));
-const addLine = /```sh\n(?:.*\n)*?\s*pnpm add ([^#\n]+)/.exec(install)?.[1];
-assert.ok(addLine, 'README: no `pnpm add` line in the Install section');
-const packages = addLine.trim().split(/\s+/);
+// Every `pnpm add` line of the Install section's first shell block (`-D` ones too: the types a TypeScript user
+// adds), and nothing else: what the README says to install is all the app gets.
+const shell = /```sh\n([\s\S]*?)```/.exec(install)?.[1] ?? '';
+const packages = [...shell.matchAll(/^\s*pnpm add ([^#\n]+)/gm)].flatMap((m) =>
+  m[1]
+    .trim()
+    .split(/\s+/)
+    .filter((word) => !word.startsWith('-')),
+);
+assert.ok(packages.length > 0, 'README: no `pnpm add` line in the Install section');
 const code = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
 assert.ok(code.includes('listen('), 'README: no TypeScript block that starts a server');
 
@@ -28,21 +35,8 @@ try {
   const theirs = packages.filter((p) => !p.startsWith('@anon/'));
   // One node_modules for both apps: each app is a folder whose package.json says its module type.
   writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'readme-check', private: true }));
-  // The types a TypeScript user adds for Express and Node; typescript itself comes from this repository.
-  sh(
-    'npm',
-    [
-      'i',
-      '--no-audit',
-      '--no-fund',
-      '--loglevel=error',
-      ...ours,
-      ...theirs,
-      '@types/express',
-      '@types/node@20',
-    ],
-    { cwd: work },
-  );
+  // Exactly the README's packages (typescript itself, the tool that checks the snippet, comes from this repository).
+  sh('npm', ['i', '--no-audit', '--no-fund', '--loglevel=error', ...ours, ...theirs], { cwd: work });
 
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   for (const type of ['module', 'commonjs']) {

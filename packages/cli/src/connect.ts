@@ -27,12 +27,29 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-/** Flags win over environment: --pglite DIR, --pg-url / ANON_PG_URL, --mongo-url / ANON_MONGO_URL. */
+/**
+ * Flags win over environment: --pglite DIR, --pg-url / ANON_PG_URL, --mongo-url / ANON_MONGO_URL. A store flag
+ * sets the store, whatever the environment says; two store flags are a usage error rather than a silent choice.
+ */
 export function resolveFlags(flags: ConnectFlags, env: NodeJS.ProcessEnv): ConnectFlags {
+  const given = (
+    [
+      ['--pglite', flags.pglite],
+      ['--pg-url', flags.pgUrl],
+      ['--mongo-url', flags.mongoUrl],
+    ] as const
+  ).filter(([, value]) => value !== undefined);
+  if (given.length > 1) {
+    const names = given.map(([name]) => name);
+    throw new UsageError(
+      `${names.slice(0, -1).join(', ')} and ${names.at(-1)} each name a store: give one of them`,
+    );
+  }
+  const fromEnv = given.length === 0;
   return {
     pglite: flags.pglite,
-    pgUrl: flags.pgUrl ?? (flags.pglite ? undefined : env.ANON_PG_URL),
-    mongoUrl: flags.mongoUrl ?? env.ANON_MONGO_URL,
+    pgUrl: flags.pgUrl ?? (fromEnv ? env.ANON_PG_URL : undefined),
+    mongoUrl: flags.mongoUrl ?? (fromEnv ? env.ANON_MONGO_URL : undefined),
     redisUrl: flags.redisUrl ?? env.ANON_REDIS_URL,
     redisPrefix: flags.redisPrefix ?? env.ANON_REDIS_PREFIX,
     schema: flags.schema ?? env.ANON_PG_SCHEMA,
@@ -246,7 +263,9 @@ const URLS = {
   postgres: {
     what: 'the PostgreSQL URL (--pg-url / ANON_PG_URL)',
     protocols: ['postgres:', 'postgresql:', 'socket:'],
-    example: 'postgres://user:password@host:5432/database',
+    // No password in the example: the CLI masks every line it prints, and `user:password@` would show as
+    // `user:***@`.
+    example: 'postgres://user@host:5432/database',
   },
   mongo: {
     what: 'the MongoDB URL (--mongo-url / ANON_MONGO_URL)',

@@ -29,26 +29,45 @@ export class MissingPackageError extends Error {
 
 /**
  * Run `load` (the feature's dynamic imports). When one of the feature's own packages cannot be found, throw a
- * {@link MissingPackageError} naming it and the install line; any other failure passes through unchanged.
+ * {@link MissingPackageError} naming every one of them that is missing and the line that installs them; any other
+ * failure passes through unchanged.
  */
 export async function loadOptional<T>(feature: OptionalFeature, load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (err) {
-    const missing = missingPackage(err, feature.packages);
-    if (missing === null) throw err;
-    const names = feature.packages;
-    const listed = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names.join('');
+    const first = missingNamed(err, feature.packages);
+    if (first === null) throw err;
+    // The import stops at the first package it cannot find: look for the others, so one install line fixes all.
+    const missing: string[] = [];
+    for (const name of feature.packages) if (await isMissing(name)) missing.push(name);
+    const absent = missing.length > 0 ? missing : [first];
+    const one = absent.length === 1;
     throw new MissingPackageError(
-      `${feature.what} needs ${listed}; ${missing} is not installed. ` +
-        `Install them in your project: npm i ${names.join(' ')}`,
+      `${feature.what} needs ${listed(feature.packages)}; ${listed(absent)} ${one ? 'is' : 'are'} not installed. ` +
+        `Install ${one ? 'it' : 'them'} in your project: npm i ${absent.join(' ')}`,
       { cause: err },
     );
   }
 }
 
+/** `a`, `a and b`, `a, b and c`. */
+function listed(names: readonly string[]): string {
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names.join('');
+}
+
+/** Whether importing `name` fails because `name` itself cannot be found. */
+async function isMissing(name: string): Promise<boolean> {
+  try {
+    await import(name);
+    return false;
+  } catch (err) {
+    return missingNamed(err, [name]) !== null;
+  }
+}
+
 /** The package of `candidates` a module-not-found error is about, or null for any other error. */
-function missingPackage(err: unknown, candidates: readonly string[]): string | null {
+function missingNamed(err: unknown, candidates: readonly string[]): string | null {
   const code = (err as { code?: unknown } | null)?.code;
   // ESM says ERR_MODULE_NOT_FOUND ("Cannot find package 'pg' imported from …"); the CommonJS build's require
   // says MODULE_NOT_FOUND ("Cannot find module 'pg'"). A package that is there but broken keeps its own error.

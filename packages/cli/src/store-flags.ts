@@ -11,7 +11,7 @@ export const STORE_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const STORE_HELP = `Store (flags win over environment):
+export const STORE_HELP = `Store (one of --pglite, --pg-url, --mongo-url; flags win over environment):
   --pglite DIR        embedded Postgres in DIR (':memory:' for a throwaway one)
   --pg-url URL        PostgreSQL (env ANON_PG_URL)
   --mongo-url URL     MongoDB (env ANON_MONGO_URL)

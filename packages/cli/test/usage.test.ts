@@ -18,10 +18,6 @@ describe('usage errors exit 2 and failures exit 1, without stack traces', () => 
     [['purge', '--older-than', 'ninety days', '--pglite', ':memory:'], /duration/],
     [['migrate'], /no store configured/],
     [['report', 'realtime', '--pglite', ':memory:'], /needs Redis/],
-    [
-      ['migrate', '--pg-url', 'not a url'],
-      /PostgreSQL URL \(--pg-url \/ ANON_PG_URL\) is not a valid URL: "not a url"/,
-    ],
     [['migrate', '--pg-url', 'mysql://db/app'], /PostgreSQL URL .* has the scheme mysql:\/\//],
     [['migrate', '--mongo-url', 'localhost:27017'], /MongoDB URL .* expected a URL like mongodb:\/\//],
     [
@@ -34,6 +30,41 @@ describe('usage errors exit 2 and failures exit 1, without stack traces', () => 
     expect(r.err).toMatch(message);
     expect(r.err).toContain('--help');
     expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('an invalid URL is named, with an example that survives the password masking', async () => {
+    const r = await run(['migrate', '--pg-url', 'not a url']);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      'anon: the PostgreSQL URL (--pg-url / ANON_PG_URL) is not a valid URL: "not a url"; expected a URL like ' +
+        "postgres://user@host:5432/database\nRun 'anon migrate --help' for usage.",
+    );
+  });
+
+  it.each([
+    [['--pglite', ':memory:', '--pg-url', 'postgres://postgres@127.0.0.1:1/test'], '--pglite and --pg-url'],
+    [['--pg-url', 'postgres://db/app', '--mongo-url', 'mongodb://db/app'], '--pg-url and --mongo-url'],
+    [
+      ['--pglite', ':memory:', '--pg-url', 'postgres://db/app', '--mongo-url', 'mongodb://db/app'],
+      '--pglite, --pg-url and --mongo-url',
+    ],
+  ])('two store flags are a usage error, not a silent choice: anon migrate %j', async (flags, named) => {
+    const r = await run(['migrate', ...flags]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      `anon: ${named} each name a store: give one of them\nRun 'anon migrate --help' for usage.`,
+    );
+  });
+
+  it('a store flag wins over a store of another kind in the environment', async () => {
+    // The MongoDB URL of the flag is the one checked (and refused), not the environment's Postgres URL.
+    const r = await run(['migrate', '--mongo-url', 'localhost:27017'], {
+      ANON_PG_URL: 'postgres://postgres@127.0.0.1:1/x',
+    });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /^anon: the MongoDB URL \(--mongo-url \/ ANON_MONGO_URL\) has the scheme localhost:/,
+    );
   });
 
   it('an unreachable database exits 1 and says what to check', async () => {
@@ -66,16 +97,37 @@ describe('usage errors exit 2 and failures exit 1, without stack traces', () => 
     }
   });
 
-  it('a missing optional driver is named with the line that installs it', async () => {
+  it('every missing package of a feature is named, with the line that installs them', async () => {
     const feature = {
       what: 'Thing (--thing-url)',
       packages: ['@anon/not-installed', 'not-installed-driver'],
     };
+    // The import fails on the driver alone; the adapter is missing too, and the message says so.
     const err = await loadOptional(feature, () => import('not-installed-driver' as string)).catch((e) => e);
     expect(err).toBeInstanceOf(MissingPackageError);
     expect(err.message).toBe(
-      'Thing (--thing-url) needs @anon/not-installed and not-installed-driver; not-installed-driver is not ' +
-        'installed. Install them in your project: npm i @anon/not-installed not-installed-driver',
+      'Thing (--thing-url) needs @anon/not-installed and not-installed-driver; @anon/not-installed and ' +
+        'not-installed-driver are not installed. Install them in your project: npm i @anon/not-installed ' +
+        'not-installed-driver',
+    );
+  });
+
+  it('one missing package of a feature is "it", and the install line names it alone', async () => {
+    // hono is installed (a dev dependency of the CLI): only the driver is missing.
+    const feature = { what: 'Thing (--thing-url)', packages: ['hono', 'not-installed-driver'] };
+    const err = await loadOptional(feature, () => import('not-installed-driver' as string)).catch((e) => e);
+    expect(err).toBeInstanceOf(MissingPackageError);
+    expect(err.message).toBe(
+      'Thing (--thing-url) needs hono and not-installed-driver; not-installed-driver is not installed. ' +
+        'Install it in your project: npm i not-installed-driver',
+    );
+    const single = await loadOptional(
+      { what: 'anon thing', packages: ['not-installed-driver'] },
+      () => import('not-installed-driver' as string),
+    ).catch((e) => e);
+    expect(single.message).toBe(
+      'anon thing needs not-installed-driver; not-installed-driver is not installed. ' +
+        'Install it in your project: npm i not-installed-driver',
     );
   });
 

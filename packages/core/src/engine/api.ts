@@ -22,7 +22,7 @@ export interface TrackerOptions extends Partial<TrackerConfig> {
   clock?: Clock;
   /** Page view and session ids. @default uuidv7Ids() */
   ids?: Ids;
-  /** HMAC for visitor keys. @default webCryptoHasher() */
+  /** HMAC for visitor keys: Web Crypto, plus Node's synchronous HMAC where the runtime has it. @default defaultHasher() */
   hasher?: Hasher;
   /** Where failures are reported (rate-limited per message). @default consoleLogger() */
   logger?: Logger;
