@@ -48,7 +48,7 @@ const FULL: Budget = {
   mode: 'full',
   overhead: { rounds: 4, seconds: 4, warmupSeconds: 2, probeSeconds: 3, connections: 16 },
   cpu: { seconds: 3, hostileRepeats: 5, hostileStreamSeconds: 10 },
-  hotStore: { seconds: 10, concurrency: 8, batchSize: 256, visitors: 200_000 },
+  hotStore: { seconds: 10, concurrency: 8, batchSize: 256, visitors: 100_000 },
   ingest: { sustainSeconds: 60, pacedSeconds: 15 },
   memory: { visitors: 50_000 },
 };
