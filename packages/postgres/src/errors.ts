@@ -1,4 +1,13 @@
-import { AnonError } from '@anon/core';
+import { AnonError, type AnonErrorCode } from '@anon/core';
+
+/** The Postgres adapter's errors: every one it throws is made here, marked `source: 'postgres'`. */
+export function postgresError(code: AnonErrorCode, message: string, cause?: unknown): AnonError {
+  return new AnonError(
+    code,
+    message,
+    cause === undefined ? { source: 'postgres' } : { source: 'postgres', cause },
+  );
+}
 
 /** Node socket errors and SQLSTATEs that mean "the database cannot be reached right now", not "this batch is bad". */
 const UNAVAILABLE_CODES = new Set([
@@ -42,12 +51,9 @@ export function storeError(action: string, err: unknown): AnonError {
   const detail = err instanceof Error ? err.message : String(err);
   const code = codeOf(err);
   const suffix = code ? ` (${code})` : '';
-  return new AnonError(
+  return postgresError(
     isUnavailable(err) ? 'store_unavailable' : 'store_failed',
     `${action} failed: ${detail}${suffix}`,
-    {
-      source: 'postgres',
-      cause: err,
-    },
+    err,
   );
 }

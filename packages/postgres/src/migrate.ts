@@ -1,6 +1,6 @@
 import { AnonError } from '@anon/core';
 import { inTransaction, type PostgresClient, rowsOf } from './client.js';
-import { storeError } from './errors.js';
+import { postgresError, storeError } from './errors.js';
 import { advisoryLock } from './locks.js';
 import { MIGRATIONS } from './migrations/index.js';
 
@@ -41,10 +41,9 @@ export async function migrate(
       const latest = MIGRATIONS.at(-1)?.version ?? 0;
       const newest = Math.max(0, ...done);
       if (newest > latest) {
-        throw new AnonError(
+        throw postgresError(
           'migration_failed',
           `schema "${schema}" is at version ${newest}, newer than this package knows (${latest}); upgrade @anon/postgres`,
-          { source: 'postgres' },
         );
       }
       const applied: number[] = [];
@@ -63,9 +62,6 @@ export async function migrate(
     if (err instanceof AnonError) throw err;
     const mapped = storeError(`migrating schema "${schema}"`, err);
     if (mapped.code === 'store_unavailable') throw mapped;
-    throw new AnonError('migration_failed', mapped.message.replace(/^\[anon\] \[postgres\] /, ''), {
-      source: 'postgres',
-      cause: err,
-    });
+    throw postgresError('migration_failed', mapped.message.replace(/^\[anon\] \[postgres\] /, ''), err);
   }
 }

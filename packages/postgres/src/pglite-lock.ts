@@ -1,5 +1,6 @@
 /// <reference types="node" />
-import { AnonError } from '@anon/core';
+import type { AnonError } from '@anon/core';
+import { postgresError } from './errors.js';
 
 /**
  * PGlite is Postgres running inside one process on a folder it owns. A second process that opens the same folder
@@ -173,7 +174,7 @@ function busy(dir: string, file: string, pid: number, self: boolean): AnonError 
     : `the PGlite folder ${dir} is open in another process (pid ${pid}): PGlite allows one process per folder. ` +
       'Stop that process first, or use PostgreSQL to share a database between processes. ' +
       `If no process ${pid} is running, delete ${file}`;
-  return new AnonError('store_unavailable', message, { source: 'postgres' });
+  return postgresError('store_unavailable', message);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -208,13 +209,10 @@ export async function lockPGliteFolder(
     fs.mkdirSync(dataDir, { recursive: true });
     dir = fs.realpathSync(dataDir);
   } catch (err) {
-    throw new AnonError(
+    throw postgresError(
       'invalid_config',
       `cannot use ${dataDir} as a PGlite folder: ${(err as Error).message}`,
-      {
-        source: 'postgres',
-        cause: err,
-      },
+      err,
     );
   }
   const file = join(dir, PGLITE_LOCK_FILE);
@@ -239,13 +237,10 @@ export async function lockPGliteFolder(
     try {
       created = createExclusive(fs, file, content, token);
     } catch (err) {
-      throw new AnonError(
+      throw postgresError(
         'store_unavailable',
         `cannot create the lock file ${file}: ${(err as Error).message}`,
-        {
-          source: 'postgres',
-          cause: err,
-        },
+        err,
       );
     }
     if (created) {
@@ -283,11 +278,5 @@ export async function lockPGliteFolder(
     if (live) throw busy(dir, file, holder.pid, holder.pid === pid);
     if (removeStale(fs, file, seen, content, isAlive) === 'wait') await sleep(10 * (round + 1));
   }
-  throw new AnonError(
-    'store_unavailable',
-    `could not take the lock ${file}: other processes keep taking it`,
-    {
-      source: 'postgres',
-    },
-  );
+  throw postgresError('store_unavailable', `could not take the lock ${file}: other processes keep taking it`);
 }

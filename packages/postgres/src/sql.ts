@@ -1,15 +1,14 @@
-import { AnonError } from '@anon/core';
 import { isCalendarDay } from '@anon/core/adapter';
+import { postgresError } from './errors.js';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Validate a schema name and return it double-quoted, ready to splice into SQL. */
 export function quoteSchema(schema: string): string {
   if (typeof schema !== 'string' || !IDENTIFIER.test(schema)) {
-    throw new AnonError(
+    throw postgresError(
       'invalid_config',
       `schema must match ${IDENTIFIER} (lower-case letters, digits, underscores), got ${JSON.stringify(schema)}`,
-      { source: 'postgres' },
     );
   }
   return `"${schema}"`;
@@ -30,9 +29,7 @@ const dayString = (y: number, m: number, d: number) => `${pad(y, 4)}-${pad(m, 2)
 /** A day string checked to be a real `YYYY-MM-DD` calendar day; anything else is an `invalid_input` error. */
 export function checkDay(day: unknown, what: string): string {
   if (epochDay(day) === null) {
-    throw new AnonError('invalid_input', `${what} must be a YYYY-MM-DD day, got ${JSON.stringify(day)}`, {
-      source: 'postgres',
-    });
+    throw postgresError('invalid_input', `${what} must be a YYYY-MM-DD day, got ${JSON.stringify(day)}`);
   }
   return day as string;
 }
@@ -40,8 +37,7 @@ export function checkDay(day: unknown, what: string): string {
 /** The day `n` days after `day` (both `YYYY-MM-DD`, UTC calendar arithmetic). */
 export function addDays(day: string, n: number): string {
   const base = epochDay(day);
-  if (base === null)
-    throw new AnonError('invalid_input', `not a day: ${JSON.stringify(day)}`, { source: 'postgres' });
+  if (base === null) throw postgresError('invalid_input', `not a day: ${JSON.stringify(day)}`);
   const date = new Date((base + n) * 86_400_000);
   return dayString(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate());
 }

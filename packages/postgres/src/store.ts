@@ -1,26 +1,25 @@
-import {
-  AnonError,
-  type BotsReport,
-  type CampaignRow,
-  type ConversionsReport,
-  type DailyAggregate,
-  type Day,
-  type DevicesReport,
-  type EraseResult,
-  type EventBatch,
-  type FunnelStepRow,
-  type JourneyRow,
-  type Millis,
-  type PurgeOptions,
-  type PurgeResult,
-  type ReferrerRow,
-  type ReportQuery,
-  type Session,
-  type SessionsReport,
-  type Store,
-  type StoreSettings,
-  type TopPageRow,
-  type WriteResult,
+import type {
+  BotsReport,
+  CampaignRow,
+  ConversionsReport,
+  DailyAggregate,
+  Day,
+  DevicesReport,
+  EraseResult,
+  EventBatch,
+  FunnelStepRow,
+  JourneyRow,
+  Millis,
+  PurgeOptions,
+  PurgeResult,
+  ReferrerRow,
+  ReportQuery,
+  Session,
+  SessionsReport,
+  Store,
+  StoreSettings,
+  TopPageRow,
+  WriteResult,
 } from '@anon/core';
 import {
   checkBatch,
@@ -37,7 +36,7 @@ import {
 import { inTransaction, isPGlite, type PostgresClient, type Queryable, rowsOf } from './client.js';
 import { claimDailyJob } from './daily-jobs.js';
 import { eraseUser } from './erase.js';
-import { isRetryable, storeError } from './errors.js';
+import { isRetryable, postgresError, storeError } from './errors.js';
 import { advisoryLockKeys } from './locks.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { Partitions } from './partitions.js';
@@ -91,30 +90,23 @@ function checkOptions(options: PostgresStoreOptions) {
   const quoted = quoteSchema(schema);
   const ahead = options.partitionsAhead ?? 7;
   if (!Number.isInteger(ahead) || ahead < 0 || ahead > MAX_PARTITIONS_AHEAD) {
-    throw new AnonError(
+    throw postgresError(
       'invalid_config',
       `partitionsAhead must be an integer in 0..${MAX_PARTITIONS_AHEAD}, got ${ahead}`,
-      {
-        source: 'postgres',
-      },
     );
   }
   if ((options as { timeZone?: unknown }).timeZone !== undefined) {
     // Removed in 0.x: a JavaScript caller still passing it would otherwise count days in UTC unawares.
-    throw new AnonError(
+    throw postgresError(
       'invalid_config',
       'postgresStore() no longer takes timeZone: the tracker hands its own through store.init()',
-      { source: 'postgres' },
     );
   }
   const staging = options.staging ?? 'copy';
   if (staging !== 'copy' && staging !== 'unnest') {
-    throw new AnonError(
+    throw postgresError(
       'invalid_config',
       `staging must be 'copy' or 'unnest', got ${JSON.stringify(staging)}`,
-      {
-        source: 'postgres',
-      },
     );
   }
   return { schema, quoted, ahead, staging, autoMigrate: options.autoMigrate ?? true };
@@ -136,9 +128,7 @@ function isMissingPartition(err: unknown): boolean {
  */
 export function postgresStore(client: PostgresClient, options: PostgresStoreOptions = {}): PostgresStore {
   if (client === null || typeof client !== 'object' || typeof client.query !== 'function') {
-    throw new AnonError('invalid_config', 'postgresStore needs a pg Pool or a PGlite instance', {
-      source: 'postgres',
-    });
+    throw postgresError('invalid_config', 'postgresStore needs a pg Pool or a PGlite instance');
   }
   const checked = checkOptions(options);
   const { schema, quoted, ahead, autoMigrate, staging } = checked;
@@ -187,10 +177,7 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
 
   /** Run one store call: refuse after close, migrate first if asked, map every driver error. */
   function run<T>(action: string, fn: () => Promise<T>): Promise<T> {
-    if (closed)
-      return Promise.reject(
-        new AnonError('closed', `${action}: the store is closed`, { source: 'postgres' }),
-      );
+    if (closed) return Promise.reject(postgresError('closed', `${action}: the store is closed`));
     const task = (async () => {
       try {
         if (autoMigrate) await ensureMigrated();
@@ -217,10 +204,7 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
     },
 
     migrate() {
-      if (closed)
-        return Promise.reject(
-          new AnonError('closed', 'migrate: the store is closed', { source: 'postgres' }),
-        );
+      if (closed) return Promise.reject(postgresError('closed', 'migrate: the store is closed'));
       migrated = doMigrate();
       migrated.catch(() => {
         migrated = null;
